@@ -1,0 +1,36 @@
+"""Shared fixtures: every test gets its own SQLite file and a clean TRACKER_* environment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+POLL_DATA = DATA / "poll"
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never see the developer's own settings; feeds come from 127.0.0.1, so allow it."""
+    for name in list(os.environ):
+        if name.startswith("TRACKER_") and not name.endswith("_DIR"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("TRACKER_ALLOW_PRIVATE_NETWORKS", "1")
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> str:
+    return str(tmp_path / "tracker.sqlite")
+
+
+def shared_dir(variable: str) -> Path:
+    """A folder of real data named by an environment variable, or skip the test."""
+    value = os.environ.get(variable)
+    if not value:
+        pytest.skip(f"{variable} is not set (it points at the shared real-data folder; .ci/run sets it)")
+    path = Path(value)
+    if not path.is_dir():
+        pytest.skip(f"{variable}={value} is not a folder")
+    return path

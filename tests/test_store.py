@@ -1,0 +1,188 @@
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tracker import queries
+from tracker.errors import StoreError
+from tracker.models import FeedSource, ParsedFeed, ParsedItem, TaggedItem, TopicMatch, Validators
+from tracker.schema import SCHEMA_VERSION
+from tracker.store import open_store
+
+NOW = dt.datetime(2024, 5, 23, 12, 0, tzinfo=dt.UTC)
+FEED_A = FeedSource("feed-a", "https://a.example/rss", name="Feed A")
+FEED_B = FeedSource("feed-b", "https://b.example/rss", name="Feed B", language="zh")
+
+
+def item(n: int, *, days_ago: int = 0, language: str = "en") -> ParsedItem:
+    return ParsedItem(id=f"{n:040d}", title=f"Title {n}", summary=f"Summary {n}", link=f"https://x.example/{n}",
+                      guid=None, published=NOW - dt.timedelta(days=days_ago), published_is_fallback=False,
+                      language=language)
+
+
+def tagged(it: ParsedItem, *topics: str) -> TaggedItem:
+    return TaggedItem(it, tuple(TopicMatch(t, (f"term-{t}",)) for t in topics))
+
+
+def store_feed(store, source, items, version="v1", validators=Validators()):
+    parsed = ParsedFeed(source, source.label, tuple(t.item for t in items))
+    return store.record_update(source, parsed, items, status=200, validators=validators,
+                               taxonomy_version=version, now=NOW, next_poll=NOW + dt.timedelta(minutes=15))
+
+
+def test_new_store_is_migrated(db_path: str) -> None:
+    store = open_store(db_path)
+    assert store.schema_version() == SCHEMA_VERSION
+    assert store.upgrade() == (SCHEMA_VERSION, SCHEMA_VERSION)  # idempotent
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_same_items_twice_add_nothing(db_path: str) -> None:
+    store = open_store(db_path)
+    store.sync_feeds([FEED_A], NOW)
+    items = [tagged(item(1), "taiwan"), tagged(item(2))]
+    assert store_feed(store, FEED_A, items) == (2, 0)
+    assert store_feed(store, FEED_A, items) == (0, 2)
+    assert store.article_count() == 2
+
+
+def test_one_story_two_feeds_is_one_article_two_sightings(db_path: str) -> None:
+    store = open_store(db_path)
+    store.sync_feeds([FEED_A, FEED_B], NOW)
+    store_feed(store, FEED_A, [tagged(item(1), "talks")])
+    assert store_feed(store, FEED_B, [tagged(item(1), "talks")]) == (0, 1)
+    health = queries.feed_health(db_path).set_index("id")
+    assert health.loc["feed-a", "articles"] == 1 and health.loc["feed-b", "articles"] == 1
+    # Filtering by the second feed still finds the article it carried.
+    frame = queries.articles_frame(db_path, queries.Filters(sources=("feed-b",)))
+    assert list(frame["id"]) == [item(1).id]
+
+
+def test_duplicate_links_within_one_feed(db_path: str) -> None:
+    store = open_store(db_path)
+    store.sync_feeds([FEED_A], NOW)
+    assert store_feed(store, FEED_A, [tagged(item(1)), tagged(item(1))]) == (1, 1)
+
+
+def test_reads_return_utc_frames_with_topics_and_terms(db_path: str) -> None:
+    store = open_store(db_path)
+    store.sync_feeds([FEED_A], NOW)
+    store_feed(store, FEED_A, [tagged(item(1, days_ago=1), "taiwan", "exercises"), tagged(item(2))])
+    frame = queries.articles_frame(db_path)
+    assert list(frame.columns) == queries.ARTICLE_COLUMNS
+    assert isinstance(frame["published"].dtype, pd.DatetimeTZDtype)
+    assert str(frame["published"].dt.tz) == "UTC"
+    assert frame.iloc[0]["id"] == item(2).id  # newest first
+    row = frame.set_index("id").loc[item(1).id]
+    assert row["topics"] == "exercises;taiwan"
+    assert row["terms"] == "exercises: term-exercises; taiwan: term-taiwan"
+    assert row["source_name"] == "Feed A"
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        (queries.Filters(), {1, 2, 3}),
+        (queries.Filters(topics=("taiwan",)), {1}),
+        (queries.Filters(topics=("taiwan", "talks")), {1, 3}),
+        (queries.Filters(since=(NOW - dt.timedelta(days=5)).date()), {1, 2}),
+        (queries.Filters(until=(NOW - dt.timedelta(days=5)).date()), {3}),
+        (queries.Filters(language="zh"), {2}),
+        (queries.Filters(sources=("feed-b",)), {2}),
+        (queries.Filters(text="TITLE 3"), {3}),
+        (queries.Filters(text="100%"), set()),
+    ],
+)
+def test_filters(db_path: str, filters: queries.Filters, expected: set[int]) -> None:
+    store = open_store(db_path)
+    store.sync_feeds([FEED_A, FEED_B], NOW)
+    store_feed(store, FEED_A, [tagged(item(1), "taiwan"), tagged(item(3, days_ago=30), "talks")])
+    store_feed(store, FEED_B, [tagged(item(2, days_ago=2, language="zh"))])
+    frame = queries.articles_frame(db_path, filters)
+    assert {int(i) for i in frame["id"]} == expected
+    assert queries.count_articles(db_path, filters) == len(expected)
+
+
+def test_errors_are_recorded_and_success_resets(db_path: str) -> None:
+    store = open_store(db_path)
+    store.sync_feeds([FEED_A], NOW)
+    for n in (1, 2):
+        store.record_error(FEED_A, "HTTP 503 Service Unavailable", status=503, now=NOW, next_poll=NOW)
+        assert store.feed_states()["feed-a"].consecutive_failures == n
+    health = queries.feed_health(db_path).iloc[0]
+    assert health["last_error"] == "HTTP 503 Service Unavailable" and health["http_status"] == 503
+    assert pd.isna(health["last_success"])
+    store_feed(store, FEED_A, [tagged(item(1))], validators=Validators('"etag-1"', "Wed, 22 May 2024 10:00:00 GMT"))
+    state = store.feed_states()["feed-a"]
+    assert state.consecutive_failures == 0
+    assert state.validators == Validators('"etag-1"', "Wed, 22 May 2024 10:00:00 GMT")
+    assert pd.isna(queries.feed_health(db_path).iloc[0]["last_error"])
+
+
+def test_data_version_moves_on_every_write(db_path: str) -> None:
+    store = open_store(db_path)
+    before = queries.data_version(db_path)
+    store.sync_feeds([FEED_A], NOW)
+    after_sync = queries.data_version(db_path)
+    store_feed(store, FEED_A, [tagged(item(1))])
+    assert before < after_sync < queries.data_version(db_path)
+
+
+def test_retag_replaces_only_stale_tags(db_path: str) -> None:
+    store = open_store(db_path)
+    store.sync_feeds([FEED_A], NOW)
+    store_feed(store, FEED_A, [tagged(item(1), "taiwan"), tagged(item(2))], version="v1")
+
+    def tag(title: str, summary: str, language: str):
+        return [("talks", ("new-rule",))] if title == "Title 2" else [("taiwan", ("term-taiwan",))]
+
+    assert store.retag(tag, "v2", batch=1) == (2, 1)
+    frame = queries.articles_frame(db_path).set_index("id")
+    assert frame.loc[item(2).id, "topics"] == "talks"
+    assert frame.loc[item(1).id, "topics"] == "taiwan"
+    with sqlite3.connect(db_path) as conn:
+        versions = {v for (v,) in conn.execute("SELECT taxonomy_version FROM article_topics")}
+        terms = json.loads(conn.execute("SELECT terms FROM article_topics WHERE topic='talks'").fetchone()[0])
+    assert versions == {"v2"} and terms == ["new-rule"]
+    assert store.retag(tag, "v2") == (2, 0)  # nothing stale any more
+
+
+def test_naive_datetimes_are_refused(db_path: str) -> None:
+    store = open_store(db_path)
+    with pytest.raises(StoreError, match="naive datetime"):
+        store.sync_feeds([FEED_A], NOW.replace(tzinfo=None))
+
+
+def test_directory_is_not_a_database(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="is a directory"):
+        open_store(str(tmp_path))
+
+
+def test_garbage_file_is_not_a_database(tmp_path: Path) -> None:
+    path = tmp_path / "junk.sqlite"
+    path.write_bytes(b"this is not sqlite at all, just some bytes " * 200)
+    with pytest.raises(StoreError, match="not a SQLite database"):
+        open_store(str(path))
+
+
+def test_missing_store_for_reading(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="no tracker database here yet"):
+        open_store(str(tmp_path / "new.sqlite"), upgrade=False)
+
+
+def test_store_stats(db_path: str) -> None:
+    store = open_store(db_path)
+    store.sync_feeds([FEED_A, FEED_B], NOW)
+    store_feed(store, FEED_A, [tagged(item(1), "taiwan", "talks"), tagged(item(2))])
+    store.record_error(FEED_B, "boom", status=None, now=NOW, next_poll=NOW)
+    stats = queries.store_stats(db_path)
+    assert stats["articles"] == 2 and stats["untagged"] == 1
+    assert stats["topics"] == {"taiwan": 1, "talks": 1}
+    assert stats["feeds"] == 2 and stats["failing_feeds"] == 1
+    assert stats["demo"] is False

@@ -1,0 +1,220 @@
+"""Orchestration only: sources -> fetch -> parse -> tag -> store, returning a PollReport.
+
+The decisions (is a feed due, when to try again) are pure functions below; `poll`
+only sequences the I/O. One feed's failure is recorded against that feed and the
+poll goes on; only a store failure stops it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import socket
+from collections.abc import Callable, Sequence
+
+from tracker import fetch, parse, topics
+from tracker.config import Settings
+from tracker.errors import FetchError, ParseError, StoreError
+from tracker.models import FeedReport, FeedSource, FeedState, PollReport, TaggedItem, Validators
+from tracker.store import Store
+
+Progress = Callable[[FeedReport], None]
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+# --- pure decisions ---------------------------------------------------------------------------
+
+def is_due(state: FeedState | None, now: dt.datetime, *, respect_schedule: bool) -> bool:
+    """Whether to fetch a feed now.
+
+    A one-off poll fetches every feed except those backing off after failures or told
+    to wait by the server; the watcher also waits for healthy feeds' next slot.
+    """
+    if state is None or state.next_poll is None or state.next_poll <= now:
+        return True
+    return not (respect_schedule or state.consecutive_failures > 0)
+
+
+def next_poll_after_success(now: dt.datetime, interval: float, rng: random.Random | None = None) -> dt.datetime:
+    """The next slot, jittered by ±10 % so feeds on one host do not synchronise."""
+    rng = rng or random.Random()
+    return now + dt.timedelta(seconds=interval * rng.uniform(0.9, 1.1))
+
+
+def next_poll_after_failure(now: dt.datetime, failures: int, interval: float, max_backoff: float,
+                            retry_after: float | None = None, rng: random.Random | None = None) -> dt.datetime:
+    """Exponential backoff with a cap, never stopping for good.
+
+    A server's Retry-After (429/503) sets the next attempt instead, up to the same cap.
+    """
+    if retry_after is not None:
+        return now + dt.timedelta(seconds=min(max(retry_after, 1.0), max_backoff))
+    rng = rng or random.Random()
+    delay = min(interval * 2 ** max(failures - 1, 0), max_backoff) * rng.uniform(0.9, 1.1)
+    return now + dt.timedelta(seconds=delay)
+
+
+# --- the pipeline -----------------------------------------------------------------------------
+
+def poll(store: Store, sources: Sequence[FeedSource], *, settings: Settings | None = None,
+         taxonomy: topics.Taxonomy | None = None, respect_schedule: bool = False, force: bool = False,
+         progress: Progress | None = None, demo: bool = False) -> PollReport:
+    """Poll the feeds once and store what is new. Raises StoreError only.
+
+    ``demo`` marks the store as the demo store; demo and real feeds never share a store.
+    """
+    settings = settings or Settings.from_env()
+    taxonomy = taxonomy or topics.load_taxonomy(settings.topics_file)
+    _check_store_kind(store, demo)
+    started = _now()
+    store.sync_feeds(sources, started)
+    states = store.feed_states()
+    run_id = store.start_run(started, worker_name())
+    reports: list[FeedReport] = []
+
+    def finish(report: FeedReport) -> None:
+        reports.append(report)
+        if progress:
+            progress(report)
+
+    jobs = []
+    for source in sources:
+        state = states.get(source.id)
+        if force or is_due(state, started, respect_schedule=respect_schedule):
+            jobs.append((source, state.validators if state else Validators()))
+        else:
+            finish(FeedReport(source.id, source.url, "skipped"))
+    for source, outcome in fetch.fetch_many(jobs, settings=settings):
+        state = states.get(source.id) or FeedState()
+        finish(_store_outcome(store, source, outcome, state, settings, taxonomy))
+    report = PollReport(started=started, finished=_now(), feeds=tuple(reports))
+    store.finish_run(run_id, now=report.finished, feeds_polled=len(jobs), new=report.new, errors=report.errors)
+    return report
+
+
+def _store_outcome(store: Store, source: FeedSource, outcome: fetch.FetchResult | FetchError,
+                   state: FeedState, settings: Settings, taxonomy: topics.Taxonomy) -> FeedReport:
+    now = _now()
+    if isinstance(outcome, FetchError):
+        return _record_failure(store, source, state, settings, now, outcome.reason, outcome.status,
+                               outcome.retry_after)
+    result = outcome
+    if result.not_modified:
+        store.record_not_modified(source, now=now, next_poll=next_poll_after_success(now, settings.poll_interval))
+        return FeedReport(source.id, source.url, "not_modified", http_status=result.status, elapsed=result.elapsed)
+    try:
+        parsed = parse.parse_feed(source, result.content or b"", fetched_at=now, url=result.url,
+                                  headers=result.headers)
+        tagged = [TaggedItem(item, topics.tag(taxonomy, item.title, item.summary, item.language))
+                  for item in parsed.items]
+    except ParseError as exc:
+        return _record_failure(store, source, state, settings, now, exc.reason, result.status)
+    except StoreError:
+        raise
+    except Exception as exc:  # a feed must never take the poll down; record it and go on
+        reason = f"unexpected {type(exc).__name__} while reading the feed: {exc}"
+        return _record_failure(store, source, state, settings, now, reason, result.status)
+    new, seen = store.record_update(
+        source, parsed, tagged, status=result.status,
+        validators=Validators(result.etag, result.last_modified), taxonomy_version=taxonomy.version,
+        now=now, next_poll=next_poll_after_success(now, settings.poll_interval))
+    return FeedReport(source.id, source.url, "updated", new=new, seen=seen, skipped=parsed.skipped,
+                      http_status=result.status, elapsed=result.elapsed)
+
+
+def _record_failure(store: Store, source: FeedSource, state: FeedState, settings: Settings, now: dt.datetime,
+                    reason: str, status: int | None, retry_after: float | None = None) -> FeedReport:
+    failures = state.consecutive_failures + 1
+    next_poll = next_poll_after_failure(now, failures, settings.poll_interval, settings.max_backoff, retry_after)
+    store.record_error(source, reason, status=status, now=now, next_poll=next_poll)
+    return FeedReport(source.id, source.url, "error", http_status=status, error=reason)
+
+
+def _check_store_kind(store: Store, demo: bool) -> None:
+    """Keep demo articles out of a user's store, and real feeds out of the demo store."""
+    is_demo_store = store.get_meta("demo") == "1"
+    if demo and not is_demo_store:
+        if store.article_count():
+            raise StoreError("holds your own articles; build the demo in a separate database "
+                             "(`tracker demo` uses data/demo.sqlite by default)", resource=store.location)
+        store.set_meta("demo", "1")
+    elif not demo and is_demo_store:
+        raise StoreError("is the demo database; poll your feeds into another database (--db)",
+                         resource=store.location)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+# --- demo and watch -----------------------------------------------------------------------------
+
+def build_demo(store: Store, *, settings: Settings | None = None, taxonomy: topics.Taxonomy | None = None,
+               feeds_file: str | None = None) -> PollReport:
+    """Fill a (new or demo) store from the demo feeds under data/demo/, marking it as demo."""
+    from tracker import config, sources  # local: only the demo needs the default paths
+
+    demo_sources = sources.load_sources(feeds_file or config.DEMO_DIR / "feeds.toml")
+    return poll(store, demo_sources, settings=settings, taxonomy=taxonomy, force=True, demo=True)
+
+
+def watch(store: Store, load_sources: Callable[[], Sequence[FeedSource]], *, settings: Settings,
+          on_report: Callable[[PollReport], None], should_stop: Callable[[float], bool]) -> None:
+    """Poll on a schedule until ``should_stop(seconds)`` (which waits) returns True.
+
+    The feed list and taxonomy are re-read every round, so edits take effect without a
+    restart. Failing feeds back off (see next_poll_after_failure) and recover on their own.
+    """
+    with _single_watcher(store):
+        while True:
+            taxonomy = topics.load_taxonomy(settings.topics_file)
+            report = poll(store, load_sources(), settings=settings, taxonomy=taxonomy, respect_schedule=True)
+            on_report(report)
+            states = store.feed_states().values()
+            upcoming = [s.next_poll for s in states if s.next_poll is not None]
+            wait = settings.poll_interval
+            if upcoming:
+                wait = (min(upcoming) - _now()).total_seconds()
+            # Never spin, never sleep past the interval; a little jitter spreads restarts.
+            wait = min(max(wait, 5.0), settings.poll_interval) * random.uniform(1.0, 1.05)
+            if should_stop(wait):
+                return
+
+
+class _single_watcher:
+    """On SQLite, one watcher per database file (an OS lock, released if the process dies)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.handle: object = None
+
+    def __enter__(self) -> "_single_watcher":
+        database = self.store.engine.url.database
+        if self.store.engine.dialect.name != "sqlite" or not database:
+            return self
+        import fcntl
+
+        lock_path = database + ".watch.lock"
+        handle = open(lock_path, "a+")  # noqa: SIM115 - held open for the watcher's lifetime
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise StoreError(f"another `tracker watch` ({holder}) is already polling this database; "
+                             "SQLite takes one watcher (use PostgreSQL for several)",
+                             resource=self.store.location) from None
+        handle.truncate(0)
+        handle.write(worker_name())
+        handle.flush()
+        self.handle = handle
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.handle is not None:
+            self.handle.close()  # type: ignore[attr-defined]

@@ -1,0 +1,185 @@
+"""The read side: a Filters value in, pandas DataFrames out.
+
+Every function takes the database location (path or URL) and plain values, so the
+app can cache results keyed on them. Datetime columns are timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Select, and_, exists, func, or_, select
+
+from tracker.schema import article_topics, articles, feeds, meta, poll_runs, sightings
+from tracker.store import BATCH, Store
+
+ARTICLE_COLUMNS = ["id", "published", "published_is_fallback", "source", "source_name", "language",
+                   "title", "link", "summary", "topics", "terms"]
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the user asked to see. Hashable, so cached reads can key on it.
+
+    ``topics``: articles carrying any of these (empty = all articles).
+    ``since``/``until``: inclusive UTC dates of publication.
+    ``sources``: feed ids (empty = all). ``language``: e.g. "en" (None = all).
+    ``text``: words that must all appear in the title or summary (case-insensitive).
+    """
+
+    topics: tuple[str, ...] = ()
+    since: dt.date | None = None
+    until: dt.date | None = None
+    sources: tuple[str, ...] = ()
+    language: str | None = None
+    text: str = ""
+
+    def without_topics(self) -> "Filters":
+        return replace(self, topics=())
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+
+
+def _like_escape(word: str) -> str:
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def article_conditions(filters: Filters) -> list[Any]:
+    """WHERE conditions on `articles` for everything in Filters."""
+    conds: list[Any] = []
+    if filters.since:
+        conds.append(articles.c.published >= _day_start(filters.since))
+    if filters.until:
+        conds.append(articles.c.published < _day_start(filters.until + dt.timedelta(days=1)))
+    if filters.sources:
+        # An article counts for every feed that carried it, not only the first.
+        conds.append(or_(articles.c.source_id.in_(filters.sources),
+                         exists().where(and_(sightings.c.article_id == articles.c.id,
+                                             sightings.c.feed_id.in_(filters.sources)))))
+    if filters.language:
+        conds.append(articles.c.language == filters.language)
+    for word in filters.text.split():
+        pattern = f"%{_like_escape(word)}%"
+        conds.append(or_(articles.c.title.ilike(pattern, escape="\\"),
+                         articles.c.summary.ilike(pattern, escape="\\")))
+    if filters.topics:
+        conds.append(exists().where(and_(article_topics.c.article_id == articles.c.id,
+                                         article_topics.c.topic.in_(filters.topics))))
+    return conds
+
+
+def _filtered(stmt: Select[Any], filters: Filters) -> Select[Any]:
+    conds = article_conditions(filters)
+    return stmt.where(and_(*conds)) if conds else stmt
+
+
+def _utc(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    for column in columns:
+        if column in frame:
+            frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+    return frame
+
+
+def count_articles(location: str, filters: Filters = Filters()) -> int:
+    with Store(location).transaction(write=False) as conn:
+        stmt = _filtered(select(func.count()).select_from(articles), filters)
+        return int(conn.execute(stmt).scalar() or 0)
+
+
+def articles_frame(location: str, filters: Filters = Filters(), *, limit: int | None = None,
+                   offset: int = 0) -> pd.DataFrame:
+    """Filtered articles, newest first, with their topics and matched terms.
+
+    ``topics`` is the topic ids joined by ";"; ``terms`` maps each topic to its matched
+    terms as "topic: term, term; topic: term".
+    """
+    stmt = _filtered(
+        select(articles.c.id, articles.c.published, articles.c.published_is_fallback,
+               articles.c.source_id.label("source"), feeds.c.name.label("source_name"),
+               articles.c.language, articles.c.title, articles.c.link, articles.c.summary)
+        .select_from(articles.outerjoin(feeds, feeds.c.id == articles.c.source_id)),
+        filters).order_by(articles.c.published.desc(), articles.c.id)
+    if limit is not None:
+        stmt = stmt.limit(limit).offset(offset)
+    with Store(location).transaction(write=False) as conn:
+        rows = conn.execute(stmt).all()
+        topic_map = _topics_for(conn, [r.id for r in rows])
+    frame = pd.DataFrame([r._asdict() for r in rows], columns=ARTICLE_COLUMNS[:-2])
+    frame["topics"] = [";".join(t for t, _ in topic_map.get(i, [])) for i in frame["id"]]
+    frame["terms"] = ["; ".join(f"{t}: {', '.join(terms)}" for t, terms in topic_map.get(i, []))
+                      for i in frame["id"]]
+    frame["published_is_fallback"] = frame["published_is_fallback"].astype(bool)
+    return _utc(frame, "published")
+
+
+def _topics_for(conn: Any, ids: list[str]) -> dict[str, list[tuple[str, list[str]]]]:
+    found: dict[str, list[tuple[str, list[str]]]] = {}
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start:start + BATCH]
+        stmt = (select(article_topics.c.article_id, article_topics.c.topic, article_topics.c.terms)
+                .where(article_topics.c.article_id.in_(chunk))
+                .order_by(article_topics.c.article_id, article_topics.c.topic))
+        for r in conn.execute(stmt):
+            found.setdefault(r.article_id, []).append((r.topic, json.loads(r.terms)))
+    return found
+
+
+FEED_HEALTH_COLUMNS = ["id", "name", "url", "language", "tags", "last_attempt", "last_success",
+                       "last_error", "http_status", "consecutive_failures", "next_poll", "articles"]
+
+
+def feed_health(location: str) -> pd.DataFrame:
+    """Every feed's health and how many articles it carried, worst first."""
+    carried = (select(sightings.c.feed_id, func.count().label("articles"))
+               .group_by(sightings.c.feed_id).subquery())
+    stmt = (select(feeds.c.id, feeds.c.name, feeds.c.url, feeds.c.language, feeds.c.tags,
+                   feeds.c.last_attempt, feeds.c.last_success, feeds.c.last_error, feeds.c.http_status,
+                   feeds.c.consecutive_failures, feeds.c.next_poll,
+                   func.coalesce(carried.c.articles, 0).label("articles"))
+            .select_from(feeds.outerjoin(carried, carried.c.feed_id == feeds.c.id))
+            .order_by(feeds.c.consecutive_failures.desc(), feeds.c.id))
+    with Store(location).transaction(write=False) as conn:
+        rows = conn.execute(stmt).all()
+    frame = pd.DataFrame([r._asdict() for r in rows], columns=FEED_HEALTH_COLUMNS)
+    frame["http_status"] = frame["http_status"].astype("Int64")
+    return _utc(frame, "last_attempt", "last_success", "next_poll")
+
+
+def store_stats(location: str) -> dict[str, Any]:
+    """Headline numbers about the store, for `tracker stats` and the app."""
+    with Store(location).transaction(write=False) as conn:
+        total = conn.execute(select(func.count()).select_from(articles)).scalar() or 0
+        first, last = conn.execute(select(func.min(articles.c.published), func.max(articles.c.published))).one()
+        per_topic = dict(conn.execute(select(article_topics.c.topic, func.count())
+                                      .group_by(article_topics.c.topic).order_by(article_topics.c.topic)).all())
+        per_language = dict(conn.execute(select(articles.c.language, func.count())
+                                         .group_by(articles.c.language).order_by(articles.c.language)).all())
+        n_feeds = conn.execute(select(func.count()).select_from(feeds)).scalar() or 0
+        failing = conn.execute(select(func.count()).select_from(feeds)
+                               .where(feeds.c.consecutive_failures > 0)).scalar() or 0
+        last_poll = conn.execute(select(func.max(poll_runs.c.finished))).scalar()
+        untagged = total - (conn.execute(select(func.count(func.distinct(article_topics.c.article_id))))
+                            .scalar() or 0)
+        demo = conn.execute(select(meta.c.value).where(meta.c.key == "demo")).scalar() == "1"
+    return {"articles": int(total), "first_published": first, "last_published": last,
+            "topics": {k: int(v) for k, v in per_topic.items()}, "untagged": int(untagged),
+            "languages": {k: int(v) for k, v in per_language.items()}, "feeds": int(n_feeds),
+            "failing_feeds": int(failing), "last_poll": last_poll, "demo": demo}
+
+
+def data_version(location: str) -> int:
+    """A number that changes whenever the store changes: a cheap cache key."""
+    with Store(location).transaction(write=False) as conn:
+        value = conn.execute(select(meta.c.value).where(meta.c.key == "data_version")).scalar()
+    return int(value or 0)
+
+
+def is_demo(location: str) -> bool:
+    with Store(location).transaction(write=False) as conn:
+        return conn.execute(select(meta.c.value).where(meta.c.key == "demo")).scalar() == "1"

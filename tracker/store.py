@@ -1,0 +1,348 @@
+"""The store: connections, migrations and every write. The only module that writes.
+
+SQLite is the default (WAL, a busy timeout, BEGIN IMMEDIATE for writers so two
+writers queue instead of failing); a PostgreSQL URL works with the same code.
+Every write for one feed is one transaction, and every write bumps `data_version`
+so readers can cache cheaply.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import BigInteger, Connection, Engine, Text, cast, create_engine, event, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+
+from tracker import schema
+from tracker.errors import StoreError
+from tracker.models import FeedSource, FeedState, ParsedFeed, TaggedItem, Validators
+from tracker.schema import article_topics, articles, feeds, meta, poll_runs, sightings
+
+BATCH = 500  # rows per IN (...) lookup; well under SQLite's variable limit
+
+
+def database_url(location: str) -> str:
+    """A SQLAlchemy URL for a database URL or a SQLite file path."""
+    location = str(location).strip()
+    if "://" in location:
+        return location
+    return "sqlite:///" + str(Path(location).expanduser().resolve())
+
+
+def _check_sqlite_path(url: str) -> None:
+    """Turn the usual path mistakes into one clear message before SQLite does something odd."""
+    database = make_url(url).database
+    if not database or database == ":memory:":
+        return
+    path = Path(database)
+    if path.is_dir():
+        raise StoreError("is a directory, not a database file", resource=str(path))
+    parent = path.parent
+    if not parent.exists():
+        try:
+            parent.mkdir(parents=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create folder {parent}: {exc.strerror}", resource=str(path)) from exc
+
+
+@lru_cache(maxsize=16)
+def engine_for(location: str) -> Engine:
+    """One shared engine per database location (cached, thread-safe)."""
+    url = database_url(location)
+    try:
+        backend = make_url(url).get_backend_name()
+    except ArgumentError as exc:
+        raise StoreError(f"not a database URL or path: {exc}", resource=location) from exc
+    if backend == "sqlite":
+        _check_sqlite_path(url)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        _tune_sqlite(engine)
+        return engine
+    try:
+        return create_engine(url, pool_pre_ping=True)
+    except (ArgumentError, ImportError) as exc:
+        raise StoreError(f"cannot use this database URL: {exc}", resource=location) from exc
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+        # We issue BEGIN ourselves (below), so the driver must not.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA busy_timeout = 30000")
+        cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA synchronous = NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # Writers take the write lock up front: a deferred transaction that upgrades
+        # later can fail with "database is locked" instead of waiting its turn.
+        write = conn.get_execution_options().get("tracker_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def _translate(exc: Exception, location: str) -> StoreError:
+    message = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    if "file is not a database" in message:
+        message = "not a SQLite database (the file exists but holds something else)"
+    elif "readonly" in message or "unable to open" in message:
+        message = f"cannot write the database ({message}); check the path and its permissions"
+    return StoreError(message, resource=location)
+
+
+class Store:
+    """A tracker database. Open with :func:`open_store`."""
+
+    def __init__(self, location: str) -> None:
+        self.location = str(location)
+        self.engine = engine_for(self.location)
+
+    # --- transactions -------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[Connection]:
+        """One transaction; every store error comes out as StoreError."""
+        try:
+            with self.engine.connect() as conn:
+                conn = conn.execution_options(tracker_write=write)
+                with conn.begin():
+                    yield conn
+        except StoreError:
+            raise
+        except (SQLAlchemyError, sqlite3.Error, OSError) as exc:
+            raise _translate(exc, self.location) from exc
+
+    def upgrade(self) -> tuple[int, int]:
+        """Apply pending migrations. Returns (version before, version after)."""
+        with self.transaction() as conn:
+            before = schema.current_version(conn)
+            if before > schema.SCHEMA_VERSION:
+                raise StoreError(f"database schema v{before} is newer than this program "
+                                 f"(v{schema.SCHEMA_VERSION}); upgrade tension-tracker", resource=self.location)
+            for number, _name, migrate in schema.MIGRATIONS:
+                if number > before:
+                    migrate(conn)
+                    _set_meta(conn, "schema_version", str(number))
+        return before, schema.SCHEMA_VERSION
+
+    def schema_version(self) -> int:
+        with self.transaction(write=False) as conn:
+            return schema.current_version(conn)
+
+    # --- meta ---------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        with self.transaction(write=False) as conn:
+            return conn.execute(select(meta.c.value).where(meta.c.key == key)).scalar()
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction() as conn:
+            _set_meta(conn, key, value)
+            _bump(conn)
+
+    # --- feeds --------------------------------------------------------------------------
+
+    def sync_feeds(self, sources: Iterable[FeedSource], now: dt.datetime) -> None:
+        """Insert new feeds and refresh the name, URL, language and tags of known ones."""
+        rows = [{"id": s.id, "url": s.url, "name": s.label, "language": s.language,
+                 "tags": ";".join(s.tags), "added_at": now} for s in sources]
+        if not rows:
+            return
+        with self.transaction() as conn:
+            stmt = _insert(conn, feeds)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["id"],
+                set_={c: stmt.excluded[c] for c in ("url", "name", "language", "tags")},
+            )
+            conn.execute(stmt, rows)
+            _bump(conn)
+
+    def feed_states(self) -> dict[str, FeedState]:
+        with self.transaction(write=False) as conn:
+            rows = conn.execute(select(feeds.c.id, feeds.c.etag, feeds.c.last_modified,
+                                       feeds.c.consecutive_failures, feeds.c.next_poll))
+            return {r.id: FeedState(Validators(r.etag, r.last_modified), r.consecutive_failures or 0,
+                                    r.next_poll) for r in rows}
+
+    def record_update(self, source: FeedSource, parsed: ParsedFeed, tagged: list[TaggedItem], *,
+                      status: int, validators: Validators, taxonomy_version: str,
+                      now: dt.datetime, next_poll: dt.datetime) -> tuple[int, int]:
+        """Store one fetched feed in one transaction. Returns (new articles, already known)."""
+        with self.transaction() as conn:
+            new_ids = _insert_articles(conn, source.id, tagged, taxonomy_version, now)
+            if tagged:
+                stmt = _insert(conn, sightings).on_conflict_do_nothing()
+                conn.execute(stmt, [{"article_id": t.item.id, "feed_id": source.id, "seen_at": now}
+                                    for t in tagged])
+            conn.execute(update(feeds).where(feeds.c.id == source.id).values(
+                title=parsed.title or None, last_attempt=now, last_success=now, last_error=None,
+                http_status=status, consecutive_failures=0, next_poll=next_poll,
+                etag=validators.etag, last_modified=validators.last_modified,
+                lease_owner=None, lease_until=None))
+            _bump(conn)
+        return len(new_ids), len(tagged) - len(new_ids)
+
+    def record_not_modified(self, source: FeedSource, *, now: dt.datetime, next_poll: dt.datetime) -> None:
+        """A 304: the feed is healthy and nothing else changes."""
+        with self.transaction() as conn:
+            conn.execute(update(feeds).where(feeds.c.id == source.id).values(
+                last_attempt=now, last_success=now, last_error=None, http_status=304,
+                consecutive_failures=0, next_poll=next_poll, lease_owner=None, lease_until=None))
+            _bump(conn)
+
+    def record_error(self, source: FeedSource, error: str, *, status: int | None, now: dt.datetime,
+                     next_poll: dt.datetime) -> None:
+        """A failed fetch or parse: recorded against the feed; its articles are untouched."""
+        with self.transaction() as conn:
+            conn.execute(update(feeds).where(feeds.c.id == source.id).values(
+                last_attempt=now, last_error=error[:2000], http_status=status,
+                consecutive_failures=feeds.c.consecutive_failures + 1, next_poll=next_poll,
+                lease_owner=None, lease_until=None))
+            _bump(conn)
+
+    # --- poll runs ----------------------------------------------------------------------
+
+    def start_run(self, now: dt.datetime, worker: str) -> int:
+        with self.transaction() as conn:
+            result = conn.execute(poll_runs.insert().values(started=now, worker=worker[:128]))
+            return int(result.inserted_primary_key[0])
+
+    def finish_run(self, run_id: int, *, now: dt.datetime, feeds_polled: int, new: int, errors: int) -> None:
+        with self.transaction() as conn:
+            conn.execute(update(poll_runs).where(poll_runs.c.id == run_id).values(
+                finished=now, feeds=feeds_polled, new_articles=new, errors=errors))
+            _bump(conn)
+
+    # --- retagging ----------------------------------------------------------------------
+
+    def retag(self, tag: Callable[[str, str, str], list[tuple[str, tuple[str, ...]]]], version: str,
+              *, batch: int = 2000, force: bool = False) -> tuple[int, int]:
+        """Re-tag articles whose tags came from another taxonomy version.
+
+        ``tag(title, summary, language)`` returns (topic, terms) pairs. Each batch is one
+        transaction, so an interrupted retag leaves every article consistently tagged
+        and the next run carries on. Returns (articles checked, articles whose topics changed).
+        """
+        checked = changed = 0
+        last_id = ""
+        while True:
+            with self.transaction() as conn:
+                rows = conn.execute(
+                    select(articles.c.id, articles.c.title, articles.c.summary, articles.c.language,
+                           articles.c.published).where(articles.c.id > last_id)
+                    .order_by(articles.c.id).limit(batch)).all()
+                if not rows:
+                    break
+                last_id = rows[-1].id
+                ids = [r.id for r in rows]
+                old: dict[str, dict[str, tuple[str, str]]] = {}
+                for r in conn.execute(select(article_topics.c.article_id, article_topics.c.topic,
+                                             article_topics.c.terms, article_topics.c.taxonomy_version)
+                                      .where(article_topics.c.article_id.in_(ids))):
+                    old.setdefault(r.article_id, {})[r.topic] = (r.terms, r.taxonomy_version)
+                stale = []
+                for r in rows:
+                    previous = old.get(r.id, {})
+                    if not force and previous and all(v == version for _, v in previous.values()):
+                        continue
+                    new = {topic: json.dumps(list(terms), ensure_ascii=False)
+                           for topic, terms in tag(r.title, r.summary, r.language)}
+                    if {t: terms for t, (terms, _) in previous.items()} != new:
+                        changed += 1
+                    stale.append((r, new))
+                checked += len(rows)
+                if stale:
+                    stale_ids = [r.id for r, _ in stale]
+                    conn.execute(article_topics.delete().where(article_topics.c.article_id.in_(stale_ids)))
+                    topic_rows = [{"article_id": r.id, "topic": t, "terms": terms, "taxonomy_version": version,
+                                   "published": r.published} for r, new in stale for t, terms in new.items()]
+                    if topic_rows:
+                        conn.execute(article_topics.insert(), topic_rows)
+                    _bump(conn)
+        return checked, changed
+
+    # --- reads the writers need -----------------------------------------------------------
+
+    def data_version(self) -> int:
+        return int(self.get_meta("data_version") or 0)
+
+    def article_count(self) -> int:
+        with self.transaction(write=False) as conn:
+            return int(conn.execute(select(func.count()).select_from(articles)).scalar() or 0)
+
+
+def open_store(location: str, *, upgrade: bool = True) -> Store:
+    """Open (and by default create or migrate) the store at a path or database URL."""
+    store = Store(location)
+    if upgrade:
+        store.upgrade()
+    elif store.schema_version() == 0:
+        raise StoreError("no tracker database here yet; run `tracker poll` or `tracker demo` first",
+                         resource=location)
+    return store
+
+
+# --- helpers inside a transaction -------------------------------------------------------------
+
+def _insert(conn: Connection, table: Any) -> Any:
+    """An INSERT that supports ON CONFLICT on both engines."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+def _set_meta(conn: Connection, key: str, value: str) -> None:
+    stmt = _insert(conn, meta).values(key=key, value=value)
+    conn.execute(stmt.on_conflict_do_update(index_elements=["key"], set_={"value": value}))
+
+
+def _bump(conn: Connection) -> None:
+    """Tell cached readers that something changed."""
+    conn.execute(update(meta).where(meta.c.key == "data_version")
+                 .values(value=cast(cast(meta.c.value, BigInteger) + 1, Text)))
+
+
+def _insert_articles(conn: Connection, source_id: str, tagged: list[TaggedItem], version: str,
+                     now: dt.datetime) -> set[str]:
+    """Insert the articles not in the store yet, with their topics. Returns the new ids."""
+    unique = {t.item.id: t for t in tagged}  # a feed may list the same link twice
+    known: set[str] = set()
+    ids = list(unique)
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start:start + BATCH]
+        known.update(conn.execute(select(articles.c.id).where(articles.c.id.in_(chunk))).scalars())
+    fresh = [t for i, t in unique.items() if i not in known]
+    if not fresh:
+        return set()
+    rows = [{"id": t.item.id, "link": t.item.link, "guid": t.item.guid, "title": t.item.title,
+             "summary": t.item.summary, "published": t.item.published,
+             "published_is_fallback": t.item.published_is_fallback, "language": t.item.language,
+             "source_id": source_id, "first_seen": now} for t in fresh]
+    # ON CONFLICT DO NOTHING + RETURNING: another poller may have stored the same link a
+    # moment ago; only the rows we really inserted count as new and get topics from us.
+    stmt = _insert(conn, articles).on_conflict_do_nothing().returning(articles.c.id)
+    inserted = set(conn.execute(stmt, rows).scalars())
+    topic_rows = [{"article_id": t.item.id, "topic": m.topic,
+                   "terms": json.dumps(list(m.terms), ensure_ascii=False),
+                   "taxonomy_version": version, "published": t.item.published}
+                  for t in fresh if t.item.id in inserted for m in t.topics]
+    if topic_rows:
+        conn.execute(_insert(conn, article_topics).on_conflict_do_nothing(), topic_rows)
+    return inserted
+
+
+def describe_error(exc: BaseException) -> str:
+    """A one-line reason for a database error, for messages."""
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        return str(exc.orig).splitlines()[0]
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
