@@ -38,7 +38,7 @@ class Filters:
     language: str | None = None
     text: str = ""
 
-    def without_topics(self) -> "Filters":
+    def without_topics(self) -> Filters:
         return replace(self, topics=())
 
 
@@ -93,8 +93,8 @@ def count_articles(location: str, filters: Filters = Filters()) -> int:
 
 
 def articles_frame(location: str, filters: Filters = Filters(), *, limit: int | None = None,
-                   offset: int = 0) -> pd.DataFrame:
-    """Filtered articles, newest first, with their topics and matched terms.
+                   offset: int = 0, ids: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Filtered articles (or exactly ``ids``), newest first, with their topics and matched terms.
 
     ``topics`` is the topic ids joined by ";"; ``terms`` maps each topic to its matched
     terms as "topic: term, term; topic: term".
@@ -105,6 +105,8 @@ def articles_frame(location: str, filters: Filters = Filters(), *, limit: int | 
                articles.c.language, articles.c.title, articles.c.link, articles.c.summary)
         .select_from(articles.outerjoin(feeds, feeds.c.id == articles.c.source_id)),
         filters).order_by(articles.c.published.desc(), articles.c.id)
+    if ids:
+        stmt = stmt.where(articles.c.id.in_(ids))
     if limit is not None:
         stmt = stmt.limit(limit).offset(offset)
     with Store(location).transaction(write=False) as conn:
@@ -183,3 +185,138 @@ def data_version(location: str) -> int:
 def is_demo(location: str) -> bool:
     with Store(location).transaction(write=False) as conn:
         return conn.execute(select(meta.c.value).where(meta.c.key == "demo")).scalar() == "1"
+
+
+# --- dashboard aggregates ---------------------------------------------------------------------
+
+def _day(column: Any) -> Any:
+    """The UTC calendar day of a timestamp column, on SQLite and PostgreSQL (sessions run in UTC)."""
+    return func.date(column)
+
+
+def window_summary(location: str, filters: Filters) -> dict[str, Any]:
+    """Articles, outlets and per-topic article counts for the filtered window."""
+    with Store(location).transaction(write=False) as conn:
+        ids = _filtered(select(articles.c.id), filters).subquery()
+        n_articles = conn.execute(select(func.count()).select_from(ids)).scalar() or 0
+        n_outlets = conn.execute(select(func.count(func.distinct(sightings.c.feed_id)))
+                                 .where(sightings.c.article_id.in_(select(ids.c.id)))).scalar() or 0
+        per_topic = conn.execute(select(article_topics.c.topic, func.count())
+                                 .where(article_topics.c.article_id.in_(select(ids.c.id)))
+                                 .group_by(article_topics.c.topic)).all()
+    return {"articles": int(n_articles), "outlets": int(n_outlets),
+            "topics": {topic: int(n) for topic, n in per_topic}}
+
+
+def previous_window(filters: Filters) -> Filters | None:
+    """The window of the same length just before this one (None when the window is open-ended)."""
+    if filters.since is None or filters.until is None:
+        return None
+    span = (filters.until - filters.since).days + 1
+    return replace(filters, since=filters.since - dt.timedelta(days=span),
+                   until=filters.since - dt.timedelta(days=1))
+
+
+def topic_counts_by_day(location: str, filters: Filters) -> pd.DataFrame:
+    """Articles per topic per UTC day: columns day (UTC), topic, articles.
+
+    Only the selected topics are counted (all topics when none is selected).
+    """
+    day = _day(article_topics.c.published).label("day")
+    stmt = (select(day, article_topics.c.topic, func.count().label("articles"))
+            .select_from(article_topics.join(articles, articles.c.id == article_topics.c.article_id))
+            .group_by(day, article_topics.c.topic).order_by(day))
+    conds = article_conditions(filters.without_topics())
+    if filters.topics:
+        conds.append(article_topics.c.topic.in_(filters.topics))
+    if conds:
+        stmt = stmt.where(and_(*conds))
+    with Store(location).transaction(write=False) as conn:
+        rows = conn.execute(stmt).all()
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=["day", "topic", "articles"])
+    return _utc(frame, "day")
+
+
+def totals_by_day(location: str, filters: Filters) -> pd.DataFrame:
+    """All collected articles per UTC day under the filters other than topics: columns day, articles."""
+    day = _day(articles.c.published).label("day")
+    stmt = _filtered(select(day, func.count().label("articles")), filters.without_topics())
+    stmt = stmt.group_by(day).order_by(day)
+    with Store(location).transaction(write=False) as conn:
+        rows = conn.execute(stmt).all()
+    return _utc(pd.DataFrame([tuple(r) for r in rows], columns=["day", "articles"]), "day")
+
+
+TIMELINE_COLUMNS = ["id", "published", "topic", "title", "link", "source_name", "outlets", "outlet_names"]
+
+
+def timeline_points(location: str, filters: Filters, *, limit: int = 3000) -> tuple[pd.DataFrame, int]:
+    """One row per (article, topic) for tagged articles, newest first, at most ``limit``.
+
+    Returns the rows and the number of rows there would be without the limit. Until
+    stories are clustered, one article is one story; ``outlets`` counts the feeds that
+    carried it.
+    """
+    base = (select(article_topics.c.article_id, article_topics.c.topic)
+            .select_from(article_topics.join(articles, articles.c.id == article_topics.c.article_id)))
+    conds = article_conditions(filters.without_topics())
+    if filters.topics:
+        conds.append(article_topics.c.topic.in_(filters.topics))
+    if conds:
+        base = base.where(and_(*conds))
+    stmt = (select(articles.c.id, articles.c.published, article_topics.c.topic, articles.c.title,
+                   articles.c.link, feeds.c.name.label("source_name"))
+            .select_from(article_topics.join(articles, articles.c.id == article_topics.c.article_id)
+                         .outerjoin(feeds, feeds.c.id == articles.c.source_id))
+            .order_by(articles.c.published.desc(), articles.c.id, article_topics.c.topic).limit(limit))
+    if conds:
+        stmt = stmt.where(and_(*conds))
+    with Store(location).transaction(write=False) as conn:
+        total = conn.execute(select(func.count()).select_from(base.subquery())).scalar() or 0
+        rows = conn.execute(stmt).all()
+        carriers = _outlets_for(conn, list({r.id for r in rows}))
+    frame = pd.DataFrame([r._asdict() for r in rows], columns=TIMELINE_COLUMNS[:6])
+    frame["outlet_names"] = [", ".join(carriers.get(i, [])) for i in frame["id"]]
+    frame["outlets"] = [max(len(carriers.get(i, [])), 1) for i in frame["id"]]
+    return _utc(frame, "published")[TIMELINE_COLUMNS], int(total)
+
+
+def _outlets_for(conn: Any, ids: list[str]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start:start + BATCH]
+        stmt = (select(sightings.c.article_id, func.coalesce(feeds.c.name, sightings.c.feed_id))
+                .select_from(sightings.outerjoin(feeds, feeds.c.id == sightings.c.feed_id))
+                .where(sightings.c.article_id.in_(chunk)).order_by(sightings.c.seen_at))
+        for article_id, name in conn.execute(stmt):
+            found.setdefault(article_id, []).append(name)
+    return found
+
+
+def outlet_options(location: str) -> pd.DataFrame:
+    """Feeds that have contributed articles, for the outlet filter: columns id, name."""
+    stmt = (select(feeds.c.id, feeds.c.name).where(exists().where(sightings.c.feed_id == feeds.c.id))
+            .order_by(feeds.c.name))
+    with Store(location).transaction(write=False) as conn:
+        rows = conn.execute(stmt).all()
+    return pd.DataFrame([tuple(r) for r in rows], columns=["id", "name"])
+
+
+def language_options(location: str) -> list[str]:
+    with Store(location).transaction(write=False) as conn:
+        return [r[0] for r in conn.execute(select(func.distinct(articles.c.language)).order_by(articles.c.language))]
+
+
+def latest_tagged(location: str, filters: Filters, *, limit: int = 15) -> pd.DataFrame:
+    """The newest articles that carry at least one topic (of the selected ones, if any)."""
+    if not filters.topics:
+        tagged = exists().where(article_topics.c.article_id == articles.c.id)
+        ids = _filtered(select(articles.c.id).where(tagged), filters)
+    else:
+        ids = _filtered(select(articles.c.id), filters)
+    ids = ids.order_by(articles.c.published.desc(), articles.c.id).limit(limit)
+    with Store(location).transaction(write=False) as conn:
+        wanted = [r[0] for r in conn.execute(ids)]
+    if not wanted:
+        return pd.DataFrame(columns=ARTICLE_COLUMNS)
+    return articles_frame(location, Filters(), ids=tuple(wanted))

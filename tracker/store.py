@@ -68,7 +68,8 @@ def engine_for(location: str) -> Engine:
         _tune_sqlite(engine)
         return engine
     try:
-        return create_engine(url, pool_pre_ping=True)
+        # Sessions run in UTC so date() and date_trunc() mean UTC days on both engines.
+        return create_engine(url, pool_pre_ping=True, connect_args={"options": "-c timezone=UTC"})
     except (ArgumentError, ImportError) as exc:
         raise StoreError(f"cannot use this database URL: {exc}", resource=location) from exc
 

@@ -1,0 +1,23 @@
+"""Articles: the filtered articles as a table, with the terms that tagged them, and CSV export."""
+
+import streamlit as st
+
+from tracker import export, ui
+
+ctx = ui.context()
+st.title("Articles")
+
+if ctx.db.articles == 0:
+    ui.empty_store_help()
+    st.stop()
+
+total = ui.read("count_articles", ctx.filters)
+page_size = ui.ARTICLES_PAGE_SIZE
+page = ui.page_picker(total, page_size, key="ar_page")
+frame = ui.read("articles_frame", ctx.filters, limit=page_size, offset=(page - 1) * page_size)
+st.caption(ui.page_caption(total, page, page_size, len(frame)))
+ui.article_table(frame, ctx.labels)
+
+st.download_button("Download CSV", export.to_csv_bytes(export.export_frame(frame)), key="ar_download",
+                   file_name=ui.csv_name(ctx.filters), mime="text/csv", icon="⬇️",
+                   help="Exactly the rows shown above, with the columns of `tracker export`.")

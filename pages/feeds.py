@@ -1,0 +1,15 @@
+"""Feeds: every feed's health, and a button to poll now."""
+
+import streamlit as st
+
+from tracker import ui
+
+ctx = ui.context()
+st.title("Feeds")
+
+health = ui.read("feed_health")
+ui.feed_health_summary(health)
+ui.feed_health_table(health)
+
+st.subheader("Poll now")
+ui.poll_now(ctx.db)

@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from tracker import charts
+
+LABELS = {"taiwan": "Taiwan", "talks": "US–China talks"}
+COLORS = {"taiwan": "#d62728", "talks": "#1f77b4"}
+
+
+def days(*values: str) -> pd.Series:
+    return pd.to_datetime(list(values), utc=True)
+
+
+def test_bucket_counts_by_week_with_shares() -> None:
+    daily = pd.DataFrame({"day": days("2024-05-20", "2024-05-22", "2024-05-27", "2024-05-22"),
+                          "topic": ["taiwan", "taiwan", "taiwan", "talks"], "articles": [2, 3, 1, 5]})
+    totals = pd.DataFrame({"day": days("2024-05-20", "2024-05-22", "2024-05-26", "2024-05-27"),
+                           "articles": [10, 10, 5, 4]})
+    out = charts.bucket_counts(daily, totals, "week")
+    assert list(out.columns) == ["period", "topic", "articles", "total", "share"]
+    rows = {(p.date().isoformat(), t): (a, tot, s) for p, t, a, tot, s in out.itertuples(index=False)}
+    # Week of Monday 2024-05-20 holds 25 articles (20th, 22nd, 26th); taiwan 5 of them, talks 5.
+    assert rows[("2024-05-20", "taiwan")] == (5, 25, 20.0)
+    assert rows[("2024-05-20", "talks")] == (5, 25, 20.0)
+    assert rows[("2024-05-27", "taiwan")] == (1, 4, 25.0)
+
+
+def test_bucket_counts_by_month_and_day() -> None:
+    daily = pd.DataFrame({"day": days("2024-01-31", "2024-02-01"), "topic": ["talks", "talks"], "articles": [1, 1]})
+    totals = pd.DataFrame({"day": days("2024-01-31", "2024-02-01"), "articles": [4, 2]})
+    by_month = charts.bucket_counts(daily, totals, "month")
+    assert [p.date().isoformat() for p in by_month["period"]] == ["2024-01-01", "2024-02-01"]
+    assert list(by_month["share"]) == [25.0, 50.0]
+    assert len(charts.bucket_counts(daily, totals, "day")) == 2
+    with pytest.raises(ValueError):
+        charts.bucket_counts(daily, totals, "year")
+
+
+@pytest.mark.parametrize(("first", "last", "bucket"), [
+    (dt.date(2024, 5, 1), dt.date(2024, 5, 30), "day"),
+    (dt.date(2024, 1, 1), dt.date(2024, 12, 31), "week"),
+    (dt.date(2021, 1, 1), dt.date(2026, 11, 29), "month"),
+    (None, None, "month"),
+])
+def test_auto_bucket(first: dt.date | None, last: dt.date | None, bucket: str) -> None:
+    assert charts.auto_bucket(first, last) == bucket
+
+
+def test_topic_frequency_figure() -> None:
+    counts = pd.DataFrame({"period": days("2024-05-20", "2024-05-20", "2024-05-27"),
+                           "topic": ["taiwan", "talks", "taiwan"], "articles": [5, 1, 2], "total": [10, 10, 4],
+                           "share": [50.0, 10.0, 50.0]})
+    fig = charts.topic_frequency_figure(counts, mode="share", bucket="week", labels=LABELS, colors=COLORS,
+                                        rules_changed=dt.date(2024, 5, 24))
+    assert [t.name for t in fig.data] == ["Taiwan", "US–China talks"]
+    assert list(fig.data[0].y) == [50.0, 50.0] and fig.data[0].marker.color == "#d62728"
+    assert fig.layout.barmode == "stack"
+    assert fig.layout.yaxis.title.text == "% of all collected articles"
+    assert any("rules changed" in a.text for a in fig.layout.annotations)
+    by_count = charts.topic_frequency_figure(counts, mode="count", bucket="week", labels=LABELS, colors=COLORS)
+    assert list(by_count.data[0].y) == [5, 2] and by_count.layout.yaxis.title.text == "articles"
+
+
+def test_empty_figures_say_what_to_do() -> None:
+    empty = pd.DataFrame(columns=["period", "topic", "articles", "total", "share"])
+    fig = charts.topic_frequency_figure(empty, mode="share", bucket="day", labels=LABELS, colors=COLORS)
+    assert "Widen the dates" in fig.layout.annotations[0].text and not fig.data
+
+
+def points(*titles: str) -> pd.DataFrame:
+    n = len(titles)
+    return pd.DataFrame({"id": [f"id{i}" for i in range(n)],
+                         "published": pd.date_range("2024-05-20", periods=n, freq="D", tz="UTC"),
+                         "topic": ["taiwan", "talks"] * (n // 2) + ["taiwan"] * (n % 2), "title": list(titles),
+                         "outlets": [1, 3] * (n // 2) + [1] * (n % 2),
+                         "outlet_names": ["A", "A, B, C"] * (n // 2) + ["A"] * (n % 2)})
+
+
+def test_timeline_figure_lanes_sizes_and_hover() -> None:
+    fig = charts.timeline_figure(points("Drills <b>near</b> Taiwan", "Defence chiefs talk"),
+                                 labels=LABELS, colors=COLORS)
+    assert [t.name for t in fig.data] == ["Taiwan", "US–China talks"]
+    assert list(fig.data[0].customdata) == ["id0"]
+    assert fig.data[1].marker.size[0] > fig.data[0].marker.size[0]  # three outlets beat one
+    assert "&lt;b&gt;near&lt;/b&gt;" in fig.data[0].hovertext[0] and "<b>near" not in fig.data[0].hovertext[0]
+    assert "A, B, C" in fig.data[1].hovertext[0]
+
+
+def test_timeline_milestones_inside_the_range_only() -> None:
+    milestones = pd.DataFrame({"date": days("2024-05-21", "2020-01-01"), "label": ["Summit", "Old"],
+                               "kind": ["summit", "call"], "topics": ["talks", ""], "note": ["", ""]})
+    fig = charts.timeline_figure(points("a", "b", "c"), labels=LABELS, colors=COLORS, milestones=milestones)
+    texts = [a.text for a in fig.layout.annotations]
+    assert "Summit" in texts and "Old" not in texts
+    assert len(fig.layout.shapes) == 1
+
+
+def test_payload_stays_small() -> None:
+    many = points(*[f"headline {i}" for i in range(3000)])
+    fig = charts.timeline_figure(many, labels=LABELS, colors=COLORS)
+    assert charts.figure_payload_bytes(fig) < 1_000_000

@@ -1,0 +1,153 @@
+"""plotly figures from DataFrames. No Streamlit, no database.
+
+Every chart gets aggregated data (a few thousand points at most), one fixed colour
+per topic, titled axes, and an empty state that tells the user what to do.
+Text from feeds only ever reaches a figure through :func:`plain`, because plotly
+reads a little HTML in labels and hover text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections.abc import Mapping
+
+import pandas as pd
+import plotly.graph_objects as go
+
+BUCKETS = ("day", "week", "month")
+MODES = ("share", "count")
+FALLBACK_COLOR = "#7f7f7f"
+_FREQ = {"day": "D", "week": "W-MON", "month": "MS"}
+
+
+def plain(text: object) -> str:
+    """Feed text made inert for plotly labels: its pseudo-HTML cannot fire."""
+    return html.escape(str(text), quote=False)
+
+
+def auto_bucket(first: dt.date | None, last: dt.date | None) -> str:
+    """Day buckets for up to ~6 weeks, weeks up to ~18 months, months beyond."""
+    if first is None or last is None:
+        return "month"
+    span = (last - first).days
+    if span <= 45:
+        return "day"
+    return "week" if span <= 550 else "month"
+
+
+def _period(days: pd.Series, bucket: str) -> pd.Series:
+    if bucket == "day":
+        return days.dt.floor("D")
+    if bucket == "week":  # weeks start on Monday
+        return (days - pd.to_timedelta(days.dt.day_of_week, unit="D")).dt.floor("D")
+    return days.dt.tz_localize(None).dt.to_period("M").dt.start_time.dt.tz_localize("UTC")
+
+
+def bucket_counts(daily: pd.DataFrame, totals: pd.DataFrame, bucket: str) -> pd.DataFrame:
+    """Per-topic counts per bucket with the share of all collected articles in that bucket.
+
+    ``daily``: day, topic, articles. ``totals``: day, articles (all topics).
+    Returns period, topic, articles, total, share (0–100).
+    """
+    if bucket not in BUCKETS:
+        raise ValueError(f"bucket must be one of {BUCKETS}")
+    columns = ["period", "topic", "articles", "total", "share"]
+    if daily.empty:
+        return pd.DataFrame(columns=columns)
+    counts = (daily.assign(period=_period(daily["day"], bucket))
+              .groupby(["period", "topic"], as_index=False)["articles"].sum())
+    all_articles = (totals.assign(period=_period(totals["day"], bucket))
+                    .groupby("period", as_index=False)["articles"].sum().rename(columns={"articles": "total"}))
+    merged = counts.merge(all_articles, on="period", how="left")
+    merged["total"] = merged["total"].fillna(0).astype(int)
+    merged["share"] = (100.0 * merged["articles"] / merged["total"].where(merged["total"] > 0)).fillna(0.0)
+    return merged[columns].sort_values(["period", "topic"], ignore_index=True)
+
+
+def empty_figure(message: str, *, height: int = 320) -> go.Figure:
+    fig = go.Figure()
+    fig.add_annotation(text=plain(message), showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
+                       font={"size": 15})
+    fig.update_layout(height=height, xaxis={"visible": False}, yaxis={"visible": False},
+                      margin={"l": 10, "r": 10, "t": 30, "b": 10})
+    return fig
+
+
+def _mark_rules_change(fig: go.Figure, rules_changed: dt.date | None, first: pd.Timestamp,
+                       last: pd.Timestamp) -> None:
+    if rules_changed is None:
+        return
+    when = pd.Timestamp(rules_changed, tz="UTC")
+    if first <= when <= last:
+        fig.add_vline(x=when, line_dash="dot", line_color=FALLBACK_COLOR, opacity=0.7)
+        fig.add_annotation(x=when, y=1.02, yref="paper", text="topic rules changed", showarrow=False,
+                           font={"size": 11, "color": FALLBACK_COLOR}, xanchor="left")
+
+
+def topic_frequency_figure(counts: pd.DataFrame, *, mode: str, bucket: str, labels: Mapping[str, str],
+                           colors: Mapping[str, str], rules_changed: dt.date | None = None) -> go.Figure:
+    """Stacked bars of topic frequency per bucket, as counts or as % of all collected articles."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}")
+    if counts.empty:
+        return empty_figure("No tagged articles match these filters. Widen the dates or clear some filters.")
+    value = "share" if mode == "share" else "articles"
+    fig = go.Figure()
+    for topic in [t for t in labels if t in set(counts["topic"])]:
+        rows = counts[counts["topic"] == topic]
+        fig.add_bar(
+            x=rows["period"], y=rows[value], name=plain(labels.get(topic, topic)),
+            marker_color=colors.get(topic, FALLBACK_COLOR),
+            customdata=rows[["articles", "total"]].to_numpy(),
+            hovertemplate=(f"<b>{plain(labels.get(topic, topic))}</b><br>%{{x|%Y-%m-%d}}<br>"
+                           "%{customdata[0]} of %{customdata[1]} articles<extra></extra>"),
+        )
+    y_title = "% of all collected articles" if mode == "share" else "articles"
+    fig.update_layout(barmode="stack", height=380, legend_title_text="Topic", hovermode="closest",
+                      margin={"l": 10, "r": 10, "t": 30, "b": 10},
+                      xaxis_title=f"{bucket.capitalize()} (UTC)", yaxis_title=y_title)
+    if mode == "share":
+        fig.update_yaxes(ticksuffix="%")
+    _mark_rules_change(fig, rules_changed, counts["period"].min(), counts["period"].max())
+    return fig
+
+
+def timeline_figure(points: pd.DataFrame, *, labels: Mapping[str, str], colors: Mapping[str, str],
+                    milestones: pd.DataFrame | None = None) -> go.Figure:
+    """One lane per topic; each story a marker at its date, sized by how many outlets carried it.
+
+    ``points``: id, published, topic, title, outlets, outlet_names (see queries.timeline_points).
+    The article id rides along as customdata so a selection can list the articles.
+    """
+    if points.empty:
+        return empty_figure("No tagged stories match these filters. Widen the dates or clear some filters.")
+    order = [t for t in labels if t in set(points["topic"])]
+    fig = go.Figure()
+    for topic in order:
+        rows = points[points["topic"] == topic]
+        hover = [f"<b>{plain(t)}</b><br>{plain(o)}<br>{p:%Y-%m-%d %H:%M} UTC"
+                 for t, o, p in zip(rows["title"], rows["outlet_names"], rows["published"], strict=True)]
+        fig.add_scatter(
+            x=rows["published"], y=[plain(labels.get(topic, topic))] * len(rows), mode="markers",
+            name=plain(labels.get(topic, topic)), customdata=rows["id"], hovertext=hover, hoverinfo="text",
+            marker={"color": colors.get(topic, FALLBACK_COLOR), "size": 7 + 4 * rows["outlets"].clip(upper=8),
+                    "opacity": 0.75, "line": {"width": 0.5, "color": "white"}},
+        )
+    if milestones is not None and not milestones.empty:
+        first, last = points["published"].min(), points["published"].max()
+        shown = milestones[(milestones["date"] >= first.floor("D")) & (milestones["date"] <= last)]
+        for row in shown.itertuples():
+            fig.add_vline(x=row.date, line_dash="dash", line_color=FALLBACK_COLOR, opacity=0.6)
+            fig.add_annotation(x=row.date, y=1.0, yref="paper", text=plain(row.label), textangle=-60,
+                               showarrow=False, xanchor="left", yanchor="bottom", font={"size": 10})
+    fig.update_layout(height=160 + 60 * len(order), showlegend=False, dragmode="select", hovermode="closest",
+                      margin={"l": 10, "r": 10, "t": 110 if milestones is not None else 30, "b": 10},
+                      xaxis_title="Date (UTC)", yaxis_title="Topic")
+    fig.update_yaxes(categoryorder="array", categoryarray=[plain(labels.get(t, t)) for t in reversed(order)])
+    return fig
+
+
+def figure_payload_bytes(fig: go.Figure) -> int:
+    """Size of the JSON that a figure sends to the browser."""
+    return len(fig.to_json().encode("utf-8"))

@@ -1,0 +1,473 @@
+"""Everything the Streamlit pages share: the database choice, cached reads, the sidebar
+filters and their URL state, freshness, and the "Poll now" job.
+
+The only module in tracker/ that imports streamlit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from tracker import config, milestones, queries, topics, urlstate
+from tracker.errors import TrackerError
+from tracker.queries import Filters
+from tracker.store import open_store
+
+FRESHNESS_SECONDS = 30
+
+
+# --- which database ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Database:
+    location: str
+    demo: bool
+    articles: int
+
+
+def _articles_in(location: str) -> int:
+    try:
+        return open_store(location, upgrade=False).article_count()
+    except TrackerError:
+        return 0
+
+
+def choose_database() -> Database:
+    """TRACKER_DB when set; else the user's store once it has articles; else the demo store."""
+    explicit = os.environ.get("TRACKER_DB")
+    if explicit:
+        store = open_store(explicit, upgrade=False)  # a broken path raises a clear StoreError
+        return Database(explicit, queries.is_demo(explicit), store.article_count())
+    own = str(config.DEFAULT_DB)
+    count = _articles_in(own)
+    if count or not config.DEFAULT_DEMO_DB.exists():
+        if not count:
+            open_store(own)  # an empty store, so the pages can say how to poll
+        return Database(own, False if not count else queries.is_demo(own), count)
+    demo = str(config.DEFAULT_DEMO_DB)
+    return Database(demo, True, _articles_in(demo))
+
+
+# --- cached reads (keyed on the data version, so new articles show up by themselves) -----------
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def topic_style(topics_file: str, _mtime: float) -> tuple[dict[str, str], dict[str, str], dt.date, str]:
+    """(labels, colours, date the rules changed, rules version) from the taxonomy."""
+    taxonomy = topics.load_taxonomy(topics_file)
+    labels = {t.id: t.label for t in taxonomy.topics}
+    colors = {t.id: t.color for t in taxonomy.topics}
+    return labels, colors, taxonomy.changed, taxonomy.version
+
+
+def style() -> tuple[dict[str, str], dict[str, str], dt.date, str]:
+    path = config.Settings.from_env().topics_file
+    return topic_style(path, os.path.getmtime(path) if os.path.exists(path) else 0.0)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached(name: str, location: str, version: int, *args: Any, **kwargs: Any) -> Any:
+    """Run queries.<name>(location, *args) once per data version."""
+    return getattr(queries, name)(location, *args, **kwargs)
+
+
+def read(name: str, *args: Any, **kwargs: Any) -> Any:
+    ctx = context()
+    return cached(name, ctx.db.location, ctx.version, *args, **kwargs)
+
+
+@st.cache_data(max_entries=2, show_spinner=False)
+def milestone_frame(path: str, _mtime: float) -> pd.DataFrame:
+    return milestones.load_milestones(path)
+
+
+def load_milestones() -> pd.DataFrame:
+    path = config.MILESTONES
+    return milestone_frame(str(path), path.stat().st_mtime if path.exists() else 0.0)
+
+
+# --- the shared context -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Context:
+    db: Database
+    version: int
+    view: urlstate.ViewState
+    labels: dict[str, str] = field(default_factory=dict)
+    colors: dict[str, str] = field(default_factory=dict)
+    rules_changed: dt.date | None = None
+
+    @property
+    def filters(self) -> Filters:
+        return self.view.filters
+
+
+def context() -> Context:
+    ctx = st.session_state.get("_tt_context")
+    if ctx is None:  # a page run on its own (tests): set up as app.py would
+        ctx = setup()
+    return ctx
+
+
+def setup() -> Context:
+    """Run on every page: pick the database, draw the sidebar, sync the URL, keep data fresh."""
+    db = choose_database()
+    version = queries.data_version(db.location)
+    labels, colors, changed, _ = style()
+    ctx = Context(db=db, version=version, view=urlstate.ViewState(Filters()), labels=labels, colors=colors,
+                  rules_changed=changed)
+    st.session_state["_tt_context"] = ctx
+    view = sidebar(ctx)
+    ctx = Context(db=db, version=version, view=view, labels=labels, colors=colors, rules_changed=changed)
+    st.session_state["_tt_context"] = ctx
+    if db.demo:
+        st.info("**Demo data.** These articles were invented by the Tension Tracker team to show how the "
+                "dashboard works; they are not real news. Run `tracker poll` to collect real feeds.", icon="🧪")
+    freshness(db.location, version)
+    return ctx
+
+
+# --- sidebar filters and the URL -------------------------------------------------------------
+
+_KEYS = ("f_topics", "f_range", "f_dates", "f_sources", "f_lang", "f_q")
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+def _load_url_once(ctx: Context, outlet_ids: list[str], languages: list[str]) -> None:
+    if st.session_state.get("_tt_url_loaded"):
+        return
+    params = {k: st.query_params.get_all(k) for k in st.query_params}
+    view, notes = urlstate.parse_params(params, topic_ids=ctx.labels, source_ids=outlet_ids,
+                                        languages=languages, today=_today())
+    f = view.filters
+    st.session_state.update({
+        "f_topics": list(f.topics), "f_range": view.preset, "f_sources": list(f.sources),
+        "f_lang": f.language or "", "f_q": f.text, "_tt_notes": notes, "_tt_url_loaded": True,
+    })
+    if view.preset == urlstate.CUSTOM:
+        st.session_state["f_dates"] = (f.since or dt.date(2000, 1, 1), f.until or _today())
+
+
+def sidebar(ctx: Context) -> urlstate.ViewState:
+    """Draw the shared filters; return the view they describe and write it into the URL."""
+    outlets = cached("outlet_options", ctx.db.location, ctx.version)
+    outlet_names = dict(zip(outlets["id"], outlets["name"], strict=True))
+    languages = cached("language_options", ctx.db.location, ctx.version)
+    _load_url_once(ctx, list(outlet_names), languages)
+    presets = {"7d": "Last 7 days", "30d": "Last 30 days", "90d": "Last 90 days", "1y": "Last year",
+               "all": "All time", urlstate.CUSTOM: "Custom range"}
+    with st.sidebar:
+        st.header("Filters")
+        for note in st.session_state.get("_tt_notes", []):
+            st.warning(note, icon="⚠️")
+        topic_ids = st.multiselect("Topics", list(ctx.labels), key="f_topics",
+                                   format_func=lambda t: ctx.labels.get(t, t),
+                                   placeholder="All articles", help="Articles carrying any of these topics.")
+        preset = st.selectbox("Dates", list(presets), key="f_range", format_func=presets.__getitem__)
+        since, until = urlstate.preset_dates(preset, _today()) if preset != urlstate.CUSTOM else (None, None)
+        if preset == urlstate.CUSTOM:
+            st.session_state.setdefault("f_dates", (_today() - dt.timedelta(days=89), _today()))
+            picked = st.date_input("From – to (UTC)", key="f_dates", format="YYYY-MM-DD")
+            picked = tuple(picked) if isinstance(picked, (tuple, list)) else (picked,)
+            since = picked[0] if picked else None
+            until = picked[1] if len(picked) > 1 else since
+        source_ids = st.multiselect("Outlets", list(outlet_names), key="f_sources",
+                                    format_func=lambda s: outlet_names.get(s, s), placeholder="All outlets")
+        language = st.selectbox("Language", ["", *languages], key="f_lang",
+                                format_func=lambda code: LANGUAGE_NAMES.get(code, code) if code else "All languages")
+        text = st.text_input("Search headlines and summaries", key="f_q", max_chars=urlstate.MAX_QUERY,
+                             placeholder="e.g. median line")
+    view = urlstate.ViewState(Filters(topics=tuple(topic_ids), since=since, until=until,
+                                      sources=tuple(source_ids), language=language or None,
+                                      text=text.strip()), preset)
+    wanted = urlstate.to_params(view)
+    if {k: st.query_params.get(k) for k in st.query_params} != wanted:
+        st.query_params.from_dict(wanted)
+    return view
+
+
+LANGUAGE_NAMES = {"en": "English", "zh": "Chinese", "ja": "Japanese", "ko": "Korean", "fr": "French",
+                  "de": "German", "ru": "Russian", "es": "Spanish"}
+
+
+# --- freshness -------------------------------------------------------------------------------
+
+def freshness(location: str, version: int) -> None:
+    """Rerun the app when a running poller changes the store (checked every 30 s)."""
+    st.session_state["_tt_seen_version"] = version
+
+    @st.fragment(run_every=FRESHNESS_SECONDS)
+    def _check() -> None:
+        try:
+            current = queries.data_version(location)
+        except TrackerError:
+            return
+        if current != st.session_state.get("_tt_seen_version"):
+            st.rerun(scope="app")
+
+    _check()
+
+
+# --- "Poll now" --------------------------------------------------------------------------------
+
+@dataclass
+class PollJob:
+    """One background poll per database for the whole server; a second click joins it."""
+
+    running: bool = False
+    done: int = 0
+    total: int = 0
+    message: str = ""
+    error: str = ""
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_JOBS: dict[str, PollJob] = {}
+_JOBS_LOCK = threading.Lock()
+
+
+def poll_job(location: str) -> PollJob:
+    with _JOBS_LOCK:
+        return _JOBS.setdefault(location, PollJob())
+
+
+def start_poll(db: Database) -> bool:
+    """Start a poll in the background. False when one is already running for this database."""
+    from tracker import poller, sources  # only the Feeds page's button needs the poller
+
+    job = poll_job(db.location)
+    if not job.lock.acquire(blocking=False):
+        return False
+    settings = config.Settings.from_env(db=db.location)
+    feeds_file = str(config.DEMO_DIR / "feeds.toml") if db.demo else settings.feeds_file
+    try:
+        feed_list = sources.load_sources(feeds_file)
+    except TrackerError as exc:
+        job.lock.release()
+        job.error = str(exc)
+        return False
+    job.running, job.done, job.total, job.message, job.error = True, 0, len(feed_list), "", ""
+
+    def progress(report: Any) -> None:
+        job.done += 1
+        job.message = f"{report.source_id}: {report.outcome}"
+
+    def run() -> None:
+        try:
+            report = poller.poll(open_store(db.location), feed_list, settings=settings, progress=progress,
+                                 demo=db.demo, force=db.demo)
+            job.message = f"Done: {report.new} new articles, {report.errors} feeds failed."
+        except TrackerError as exc:
+            job.error = str(exc)
+        finally:
+            job.running = False
+            job.lock.release()
+
+    threading.Thread(target=run, name="tracker-poll-now", daemon=True).start()
+    return True
+
+
+# --- small renderers shared by pages -------------------------------------------------------------
+
+_MD_SPECIAL = set("\\`*_{}[]()<>#+-.!|~:$=\"'&")
+
+
+def md_escape(text: object) -> str:
+    """Feed text made literal for st.markdown: no links, emphasis, emoji codes, LaTeX or HTML."""
+    return "".join("\\" + c if c in _MD_SPECIAL else c for c in str(text)).replace("\n", " ")
+
+
+def md_link(url: object) -> str | None:
+    """An http(s) URL made safe to sit inside markdown's (...); None for anything else."""
+    from urllib.parse import quote, urlsplit
+
+    value = str(url or "").strip()
+    if urlsplit(value).scheme.lower() not in ("http", "https"):
+        return None
+    return quote(value, safe=":/?#[]@!$&*+,;=%~-._")
+
+
+def empty_store_help() -> None:
+    st.info("No articles yet. Collect some with `tracker poll` (or `make run`, which also starts a "
+            "background `tracker watch`), or build the demo store with `tracker demo`.", icon="📭")
+
+
+def previous_summary(filters: Filters) -> dict[str, Any] | None:
+    previous = queries.previous_window(filters)
+    return read("window_summary", previous) if previous else None
+
+
+def headline_metrics(summary: dict[str, Any], previous: dict[str, Any] | None, labels: dict[str, str]) -> None:
+    """Articles, outlets and per-topic counts, each with its change against the previous window."""
+    def delta(key: str, topic: str | None = None) -> int | None:
+        if previous is None:
+            return None
+        before = previous["topics"].get(topic, 0) if topic else previous[key]
+        now = summary["topics"].get(topic, 0) if topic else summary[key]
+        return int(now - before)
+
+    help_text = "Change against the previous window of the same length." if previous else None
+    figures = [("Articles", summary["articles"], delta("articles")),
+               ("Outlets", summary["outlets"], delta("outlets"))]
+    figures += [(label, summary["topics"].get(topic, 0), delta("topics", topic)) for topic, label in labels.items()]
+    per_row = 5
+    for start in range(0, len(figures), per_row):
+        for column, (label, value, change) in zip(st.columns(per_row), figures[start:start + per_row], strict=False):
+            column.metric(label, f"{value:,}", change, help=help_text)
+
+
+def default_bucket(filters: Filters) -> str:
+    from tracker import charts
+
+    first = filters.since
+    if first is None:
+        stats = read("store_stats")
+        first = stats["first_published"].date() if stats["first_published"] is not None else None
+    return charts.auto_bucket(first, filters.until or _today())
+
+
+def topic_names(codes: str, labels: dict[str, str]) -> str:
+    return ", ".join(labels.get(t, t) for t in codes.split(";") if t)
+
+
+def headline_list(frame: pd.DataFrame, labels: dict[str, str]) -> None:
+    """Headlines as safe markdown: escaped text, and links only when they are http(s)."""
+    if frame.empty:
+        st.caption("No tagged headlines match these filters.")
+        return
+    for row in frame.itertuples():
+        title, link = md_escape(row.title), md_link(row.link)
+        head = f"**[{title}]({link})**" if link else f"**{title}**"
+        meta = f"{md_escape(row.source_name or row.source)} · {row.published:%Y-%m-%d} · " \
+               f"{md_escape(topic_names(row.topics, labels))}"
+        st.markdown(f"{head}  \n{meta}")
+
+
+# --- timeline ---------------------------------------------------------------------------------
+
+TIMELINE_LIMIT = 3000
+
+
+def timeline_note(shown: int, total: int) -> None:
+    if total > shown:
+        st.caption(f"Showing the newest {shown:,} of {total:,} tagged stories; narrow the dates or topics "
+                   "to see the rest.")
+
+
+def selected_ids(event: Any) -> tuple[str, ...]:
+    """Article ids of the markers selected on a plotly chart (they ride along as customdata)."""
+    try:
+        points = event.selection.points
+    except AttributeError:
+        return ()
+    ids = []
+    for point in points:
+        value = point.get("customdata")
+        if isinstance(value, list):
+            value = value[0] if value else None
+        if isinstance(value, str) and value not in ids:
+            ids.append(value)
+    return tuple(ids)
+
+
+# --- articles table ---------------------------------------------------------------------------
+
+ARTICLES_PAGE_SIZE = 200
+
+
+def article_table(frame: pd.DataFrame, labels: dict[str, str]) -> None:
+    """Articles as a sortable table; feed text stays text and only http(s) links are clickable."""
+    shown = pd.DataFrame({
+        "published": frame["published"],
+        "outlet": frame["source_name"].fillna(frame["source"]),
+        "title": frame["title"],
+        "link": [md_link(u) for u in frame["link"]],
+        "topics": [topic_names(t, labels) for t in frame["topics"]],
+        "matched terms": frame["terms"],
+        "language": frame["language"],
+    })
+    st.dataframe(shown, hide_index=True, column_config={
+        "published": st.column_config.DatetimeColumn("Published (UTC)", format="YYYY-MM-DD HH:mm"),
+        "title": st.column_config.TextColumn("Title", width="large"),
+        "link": st.column_config.LinkColumn("Link", display_text="open ↗", width="small"),
+        "matched terms": st.column_config.TextColumn("Matched terms", help="The words that decided each topic."),
+    })
+
+
+def page_picker(total: int, page_size: int, *, key: str) -> int:
+    pages = max(1, -(-total // page_size))
+    if pages == 1:
+        return 1
+    return int(st.number_input(f"Page (of {pages:,})", min_value=1, max_value=pages, value=1, step=1, key=key))
+
+
+def page_caption(total: int, page: int, page_size: int, shown: int) -> str:
+    if total == 0:
+        return "No articles match these filters. Widen the dates or clear some filters."
+    first = (page - 1) * page_size + 1
+    return f"{total:,} matching articles, newest first; showing {first:,}–{first + shown - 1:,}."
+
+
+def csv_name(filters: Filters) -> str:
+    parts = ["tension-tracker", *filters.topics]
+    if filters.since:
+        parts.append(f"from-{filters.since}")
+    if filters.until:
+        parts.append(f"to-{filters.until}")
+    return "_".join(parts) + ".csv"
+
+
+# --- feeds ------------------------------------------------------------------------------------
+
+def feed_health_summary(health: pd.DataFrame) -> None:
+    failing = int((health["consecutive_failures"] > 0).sum())
+    columns = st.columns(3)
+    columns[0].metric("Feeds", len(health))
+    columns[1].metric("Failing", failing)
+    columns[2].metric("Articles carried", int(health["articles"].sum()))
+    if failing:
+        st.warning(f"{failing} feed(s) failing: see the rows marked ⚠️ (they retry on their own, backing off).")
+
+
+def feed_health_table(health: pd.DataFrame) -> None:
+    shown = health.assign(status=["⚠️ failing" if n else "✅ ok" for n in health["consecutive_failures"]])
+    st.dataframe(shown[["status", "name", "last_success", "last_error", "http_status", "consecutive_failures",
+                        "next_poll", "articles", "url"]], hide_index=True, column_config={
+        "last_success": st.column_config.DatetimeColumn("Last success (UTC)", format="YYYY-MM-DD HH:mm"),
+        "next_poll": st.column_config.DatetimeColumn("Next poll (UTC)", format="YYYY-MM-DD HH:mm"),
+        "consecutive_failures": st.column_config.NumberColumn("Failures in a row"),
+        "http_status": st.column_config.NumberColumn("HTTP", format="%d"),
+        "url": st.column_config.TextColumn("URL"),
+    })
+
+
+def poll_now(db: Database) -> None:
+    """The "Poll now" button with a live progress display; one poll at a time per database."""
+    job = poll_job(db.location)
+    clicked = st.button("Poll now", key="fd_poll", disabled=job.running, icon="🔄")
+    if clicked and not start_poll(db):
+        st.info("A poll is already running; its progress is shown below.")
+
+    @st.fragment(run_every=1 if job.running else None)
+    def progress() -> None:
+        if job.running:
+            st.progress(job.done / max(job.total, 1), text=f"Polling {job.done}/{job.total} feeds… {job.message}")
+        elif job.error:
+            st.error(job.error)
+        elif job.message:
+            st.success(job.message)
+        if not job.running and st.session_state.get("_tt_polling"):
+            st.session_state["_tt_polling"] = False
+            st.rerun(scope="app")
+        st.session_state["_tt_polling"] = job.running
+
+    progress()
