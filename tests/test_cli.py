@@ -1,0 +1,108 @@
+"""The command line, driven through click's runner and (for exit codes and streams) a real subprocess."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from tracker import cli
+
+from .conftest import POLL_DATA
+
+
+def all_commands(group: click.Group = cli.main, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = [prefix]
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            found += all_commands(command, (*prefix, name))
+        else:
+            found.append((*prefix, name))
+    return found
+
+
+@pytest.mark.parametrize("path", all_commands(), ids=lambda p: " ".join(p) or "tracker")
+def test_every_command_has_help_with_an_example(path: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(cli.main, [*path, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Example" in result.output
+    assert "tracker" in result.output.split("Example", 1)[1]
+
+
+def run(*args: str) -> click.testing.Result:
+    return CliRunner().invoke(cli.main, list(args), catch_exceptions=False)
+
+
+def test_poll_export_stats_feeds(db_path: str, tmp_path: Path) -> None:
+    result = run("poll", "--db", db_path, "--feed", str(POLL_DATA / "basic.rss"),
+                 "--feed", str(POLL_DATA / "not-a-feed.html"))
+    assert result.exit_code == 0, result.output
+    assert "updated" in result.output and "3 new" in result.output
+    assert "error" in result.output and "2 feeds: 3 new articles" in result.output
+
+    out = tmp_path / "taiwan.csv"
+    result = run("export", "--db", db_path, "--topic", "taiwan", "-o", str(out))
+    assert result.exit_code == 0
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert len(rows) == 1 and "taiwan" in rows[0]["topics"].split(";")
+    assert {"id", "published", "source", "title", "link", "topics", "summary"} <= set(rows[0])
+
+    stdout = run("export", "--db", db_path, "--since", "2024-05-22", "--until", "2024-05-22").output
+    assert len(list(csv.DictReader(io.StringIO(stdout)))) == 1
+
+    stats = json.loads(run("stats", "--db", db_path, "--format", "json").output)
+    assert stats["articles"] == 3 and stats["feeds"] == 2 and stats["failing_feeds"] == 1
+
+    health = json.loads(run("feeds", "list", "--db", db_path, "--format", "json").output)
+    keys = {"url", "last_success", "last_error", "http_status", "consecutive_failures", "next_poll"}
+    assert all(keys <= set(row) for row in health)
+    failing = [row for row in health if row["consecutive_failures"]]
+    assert len(failing) == 1 and failing[0]["last_error"] and failing[0]["last_success"] is None
+    as_csv = run("feeds", "list", "--db", db_path, "--format", "csv").output
+    assert keys <= set(next(csv.reader(io.StringIO(as_csv))))
+
+
+def test_bad_dates_and_missing_store_are_clear_errors(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli.main, ["export", "--since", "May 2024"])
+    assert result.exit_code == 2 and "is not a date like" in result.output
+    result = CliRunner().invoke(cli.main, ["stats", "--db", str(tmp_path / "none.sqlite")])
+    assert result.exit_code == 1 and "no tracker database here yet" in result.output
+
+
+def test_feeds_file_errors_name_the_line(tmp_path: Path) -> None:
+    bad = tmp_path / "feeds.toml"
+    bad.write_text('[[feeds]]\nid = "a"\nurl = "gopher://x"\n')
+    result = CliRunner().invoke(cli.main, ["poll", "--feeds", str(bad), "--db", str(tmp_path / "x.sqlite")])
+    assert result.exit_code == 1 and "line 1" in result.output and "only http, https" in result.output
+
+
+def test_opml_import_and_export(tmp_path: Path) -> None:
+    feeds = tmp_path / "feeds.toml"
+    feeds.write_text("")
+    opml = tmp_path / "in.opml"
+    opml.write_text('<opml version="2.0"><body><outline text="Example" xmlUrl="https://e.example/rss"/></body></opml>')
+    assert "1 feeds added" in run("feeds", "import", str(opml), "--feeds", str(feeds)).output
+    assert 'xmlUrl="https://e.example/rss"' in run("feeds", "export", "--feeds", str(feeds)).output
+
+
+def test_interval_parsing() -> None:
+    assert cli.parse_interval("15m") == 900 and cli.parse_interval("2h") == 7200 and cli.parse_interval("90") == 90
+    with pytest.raises(click.BadParameter):
+        cli.parse_interval("soon")
+
+
+@pytest.mark.slow
+def test_errors_go_to_stderr_with_non_zero_exit(tmp_path: Path) -> None:
+    tracker = Path(sys.executable).with_name("tracker")
+    done = subprocess.run([str(tracker), "stats", "--db", str(tmp_path)], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 1
+    assert "is a directory" in done.stderr and done.stdout == ""
+    assert "Traceback" not in done.stderr
