@@ -75,7 +75,7 @@ class Settings:
     max_backoff: float = 24 * 3600.0
 
     @classmethod
-    def from_env(cls, **overrides: object) -> "Settings":
+    def from_env(cls, **overrides: object) -> Settings:
         """Defaults, then TRACKER_* variables, then explicit overrides (CLI flags).
 
         Overrides that are None are ignored, so click options can be passed as they are.

@@ -192,7 +192,7 @@ class _single_watcher:
         self.store = store
         self.handle: object = None
 
-    def __enter__(self) -> "_single_watcher":
+    def __enter__(self) -> _single_watcher:
         database = self.store.engine.url.database
         if self.store.engine.dialect.name != "sqlite" or not database:
             return self
