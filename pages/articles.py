@@ -4,7 +4,7 @@ import streamlit as st
 
 from tracker import export, ui
 
-ctx = ui.context()
+ctx = ui.setup()
 st.title("Articles")
 
 if ctx.db.articles == 0:

@@ -4,7 +4,7 @@ import streamlit as st
 
 from tracker import ui
 
-ctx = ui.context()
+ctx = ui.setup()
 st.title("Feeds")
 
 health = ui.read("feed_health")

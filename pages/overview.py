@@ -4,7 +4,7 @@ import streamlit as st
 
 from tracker import charts, ui
 
-ctx = ui.context()
+ctx = ui.setup()
 st.title("Overview")
 
 if ctx.db.articles == 0:

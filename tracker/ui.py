@@ -43,7 +43,7 @@ def choose_database() -> Database:
     """TRACKER_DB when set; else the user's store once it has articles; else the demo store."""
     explicit = os.environ.get("TRACKER_DB")
     if explicit:
-        store = open_store(explicit, upgrade=False)  # a broken path raises a clear StoreError
+        store = open_store(explicit)  # a broken path raises a clear StoreError; a new one starts empty
         return Database(explicit, queries.is_demo(explicit), store.article_count())
     own = str(config.DEFAULT_DB)
     count = _articles_in(own)
@@ -109,14 +109,27 @@ class Context:
 
 
 def context() -> Context:
+    """The context set up by this run's page (see setup)."""
     ctx = st.session_state.get("_tt_context")
-    if ctx is None:  # a page run on its own (tests): set up as app.py would
-        ctx = setup()
-    return ctx
+    return ctx if ctx is not None else setup()
 
 
 def setup() -> Context:
-    """Run on every page: pick the database, draw the sidebar, sync the URL, keep data fresh."""
+    """The top of every page: pick the database, draw the shared sidebar filters, sync the URL,
+    show the demo banner, keep data fresh. Pages call it (rather than app.py) so the filters
+    are ordinary page widgets, which AppTest can drive.
+
+    A broken database path or config file stops the page with one clear message.
+    """
+    try:
+        return _setup()
+    except TrackerError as exc:
+        st.error(f"Tension Tracker cannot show this page: {exc}")
+        st.stop()
+        raise  # unreachable: st.stop() ends the run
+
+
+def _setup() -> Context:
     db = choose_database()
     version = queries.data_version(db.location)
     labels, colors, changed, _ = style()
@@ -143,18 +156,37 @@ def _today() -> dt.date:
 
 
 def _load_url_once(ctx: Context, outlet_ids: list[str], languages: list[str]) -> None:
-    if st.session_state.get("_tt_url_loaded"):
+    """On a session's first run, the URL decides the filters (with notes on what was ignored)."""
+    if "_tt_widgets" in st.session_state:
         return
     params = {k: st.query_params.get_all(k) for k in st.query_params}
     view, notes = urlstate.parse_params(params, topic_ids=ctx.labels, source_ids=outlet_ids,
                                         languages=languages, today=_today())
     f = view.filters
-    st.session_state.update({
-        "f_topics": list(f.topics), "f_range": view.preset, "f_sources": list(f.sources),
-        "f_lang": f.language or "", "f_q": f.text, "_tt_notes": notes, "_tt_url_loaded": True,
-    })
+    widgets: dict[str, Any] = {"f_topics": list(f.topics), "f_range": view.preset, "f_sources": list(f.sources),
+                               "f_lang": f.language or "", "f_q": f.text}
     if view.preset == urlstate.CUSTOM:
-        st.session_state["f_dates"] = (f.since or dt.date(2000, 1, 1), f.until or _today())
+        widgets["f_dates"] = (f.since or dt.date(2000, 1, 1), f.until or _today())
+    st.session_state["_tt_widgets"] = widgets
+    st.session_state["_tt_notes"] = notes
+
+
+def _restore_widgets() -> None:
+    """Give each filter widget its last value when the page changes: pages draw their own
+    copy of the sidebar, and Streamlit starts a widget afresh on a page that has not drawn it."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    run = get_script_run_ctx()
+    page = run.page_script_hash if run else ""
+    if st.session_state.get("_tt_widgets_page") == page:
+        return  # same page: the widgets hold the user's latest choices
+    st.session_state["_tt_widgets_page"] = page
+    for key, value in st.session_state["_tt_widgets"].items():
+        st.session_state[key] = value
+
+
+def _remember_widgets() -> None:
+    st.session_state["_tt_widgets"] = {k: st.session_state[k] for k in _KEYS if k in st.session_state}
 
 
 def sidebar(ctx: Context) -> urlstate.ViewState:
@@ -163,6 +195,7 @@ def sidebar(ctx: Context) -> urlstate.ViewState:
     outlet_names = dict(zip(outlets["id"], outlets["name"], strict=True))
     languages = cached("language_options", ctx.db.location, ctx.version)
     _load_url_once(ctx, list(outlet_names), languages)
+    _restore_widgets()
     presets = {"7d": "Last 7 days", "30d": "Last 30 days", "90d": "Last 90 days", "1y": "Last year",
                "all": "All time", urlstate.CUSTOM: "Custom range"}
     with st.sidebar:
@@ -186,6 +219,7 @@ def sidebar(ctx: Context) -> urlstate.ViewState:
                                 format_func=lambda code: LANGUAGE_NAMES.get(code, code) if code else "All languages")
         text = st.text_input("Search headlines and summaries", key="f_q", max_chars=urlstate.MAX_QUERY,
                              placeholder="e.g. median line")
+    _remember_widgets()
     view = urlstate.ViewState(Filters(topics=tuple(topic_ids), since=since, until=until,
                                       sources=tuple(source_ids), language=language or None,
                                       text=text.strip()), preset)

@@ -1,0 +1,62 @@
+"""The Articles page: filtered table, paging and the CSV download (AppTest on the demo store)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import pandas as pd
+import pytest
+
+from tracker import export, queries
+from tracker.queries import Filters
+
+from .apptest import DownloadSpy, demo_db, run_app, url_params  # noqa: F401  (demo_db is a fixture)
+
+PAGE = "pages/articles.py"
+
+
+def test_table_and_download_hold_exactly_the_filtered_rows(monkeypatch: pytest.MonkeyPatch, demo_db: str) -> None:
+    spy = DownloadSpy(monkeypatch)
+    params = {"topics": "taiwan", "from": "2022-08-01", "to": "2023-12-31", "lang": "en"}
+    at = run_app(monkeypatch, demo_db, PAGE, params)
+    filters = Filters(topics=("taiwan",), since=dt.date(2022, 8, 1), until=dt.date(2023, 12, 31), language="en")
+    expected = queries.articles_frame(demo_db, filters)
+    assert 0 < len(expected) < 200
+    shown = at.dataframe[0].value
+    assert list(shown["title"]) == list(expected["title"])
+    assert at.get("download_button")[0].proto.label == "Download CSV"
+    downloaded = pd.read_csv(io.BytesIO(spy.last()), keep_default_na=False)
+    assert list(downloaded["id"]) == list(expected["id"])
+    assert list(downloaded.columns) == export.EXPORT_COLUMNS
+    assert all("taiwan" in t.split(";") for t in downloaded["topics"])
+    assert spy.last() == export.to_csv_bytes(export.export_frame(expected))  # the same function as the CLI
+
+
+def test_text_search_and_matched_terms(monkeypatch: pytest.MonkeyPatch, demo_db: str) -> None:
+    at = run_app(monkeypatch, demo_db, PAGE, {"q": "hypersonic"})
+    shown = at.dataframe[0].value
+    assert len(shown) == queries.count_articles(demo_db, Filters(text="hypersonic")) > 0
+    text = (shown["title"] + " " + queries.articles_frame(demo_db, Filters(text="hypersonic"))["summary"]).str.lower()
+    assert text.str.contains("hypersonic").all()
+    assert shown["matched terms"].str.len().gt(0).any()
+
+
+def test_paging_counts_every_match(monkeypatch: pytest.MonkeyPatch, demo_db: str) -> None:
+    at = run_app(monkeypatch, demo_db, PAGE)
+    total = queries.count_articles(demo_db)
+    assert total > 200  # the demo store needs more than one page for this test
+    assert f"{total:,} matching articles" in at.caption[0].value
+    assert len(at.dataframe[0].value) == 200
+    at.number_input(key="ar_page").set_value(2).run()
+    second = at.dataframe[0].value
+    assert list(second["title"]) == list(queries.articles_frame(demo_db, limit=200, offset=200)["title"])
+
+
+def test_filters_survive_a_page_switch(monkeypatch: pytest.MonkeyPatch, demo_db: str) -> None:
+    at = run_app(monkeypatch, demo_db, "pages/overview.py")
+    at.multiselect(key="f_topics").set_value(["hypersonics"]).run()
+    at.switch_page(PAGE).run()
+    assert at.multiselect(key="f_topics").value == ["hypersonics"]
+    assert url_params(at)["topics"] == "hypersonics"
+    assert len(at.dataframe[0].value) == queries.count_articles(demo_db, Filters(topics=("hypersonics",)))

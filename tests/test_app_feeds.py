@@ -1,0 +1,35 @@
+"""The Feeds page (AppTest on the demo store)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tracker import queries
+
+from .apptest import demo_db, run_app  # noqa: F401  (demo_db is a fixture)
+
+PAGE = "pages/feeds.py"
+
+
+def test_feed_health_table(monkeypatch: pytest.MonkeyPatch, demo_db: str) -> None:
+    at = run_app(monkeypatch, demo_db, PAGE)
+    shown = at.dataframe[0].value
+    health = queries.feed_health(demo_db)
+    assert len(shown) == len(health) == 9
+    assert set(shown["status"]) == {"✅ ok"}
+    assert next(m.value for m in at.metric if m.label == "Feeds") == "9"
+    assert at.button(key="fd_poll").label == "Poll now"
+
+
+def test_failing_feeds_stand_out(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from tracker import cli
+
+    db = str(tmp_path / "t.sqlite")
+    CliRunner().invoke(cli.main, ["poll", "--db", db, "--feed", str(tmp_path / "missing.xml")])
+    at = run_app(monkeypatch, db, PAGE)
+    shown = at.dataframe[0].value
+    assert list(shown["status"]) == ["⚠️ failing"]
+    assert "no such file" in shown["last_error"][0]
+    assert any("failing" in w.value for w in at.warning)

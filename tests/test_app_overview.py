@@ -1,0 +1,96 @@
+"""The Overview page and the shared behaviour of every page (AppTest against real SQLite stores)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from tracker import queries
+from tracker.queries import Filters
+
+from .apptest import PAGES, demo_db, metric, run_app, url_params  # noqa: F401  (demo_db is a fixture)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_on_an_empty_store(monkeypatch: pytest.MonkeyPatch, tmp_path, page: str) -> None:
+    at = run_app(monkeypatch, str(tmp_path / "empty.sqlite"), page)
+    assert not at.exception
+    if page != "pages/feeds.py":
+        assert any("No articles yet" in i.value for i in at.info)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_on_the_demo_store(monkeypatch: pytest.MonkeyPatch, demo_db: str, page: str) -> None:
+    at = run_app(monkeypatch, demo_db, page)
+    assert any("Demo data" in i.value for i in at.info), "demo banner missing"
+    assert at.title[0].value in {"Overview", "Timeline", "Articles", "Feeds"}
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_with_every_filter_set(monkeypatch: pytest.MonkeyPatch, demo_db: str, page: str) -> None:
+    sources = queries.outlet_options(demo_db)["id"].tolist()[:2]
+    params = {"topics": "taiwan,talks", "from": "2022-01-01", "to": "2024-12-31", "sources": ",".join(sources),
+              "lang": "en", "q": "drills"}
+    at = run_app(monkeypatch, demo_db, page, params)
+    assert not at.warning, [w.value for w in at.warning]
+    assert at.multiselect(key="f_topics").value == ["taiwan", "talks"]
+    assert at.selectbox(key="f_range").value == "custom"
+    assert at.multiselect(key="f_sources").value == sources
+    assert at.selectbox(key="f_lang").value == "en"
+    assert at.text_input(key="f_q").value == "drills"
+    assert url_params(at) == params
+
+
+def test_url_restores_filters_and_figures_follow(monkeypatch: pytest.MonkeyPatch, demo_db: str) -> None:
+    at = run_app(monkeypatch, demo_db, params={"topics": "taiwan", "from": "2022-08-01", "to": "2022-08-31"})
+    expected = queries.count_articles(demo_db, Filters(topics=("taiwan",), since=dt.date(2022, 8, 1),
+                                                       until=dt.date(2022, 8, 31)))
+    assert expected > 0
+    assert metric(at, "Articles") == f"{expected:,}"
+    # Widening the topics raises the count, exactly as the store says.
+    at.multiselect(key="f_topics").set_value(["taiwan", "talks"]).run()
+    wider = queries.count_articles(demo_db, Filters(topics=("taiwan", "talks"), since=dt.date(2022, 8, 1),
+                                                    until=dt.date(2022, 8, 31)))
+    assert wider >= expected and metric(at, "Articles") == f"{wider:,}"
+    assert url_params(at)["topics"] == "taiwan,talks"
+
+
+def test_filter_change_updates_the_url_and_the_chart(monkeypatch: pytest.MonkeyPatch, demo_db: str) -> None:
+    at = run_app(monkeypatch, demo_db)
+    all_articles = int(metric(at, "Articles").replace(",", ""))
+    at.selectbox(key="f_lang").set_value("zh").run()
+    chinese = int(metric(at, "Articles").replace(",", ""))
+    assert 0 < chinese < all_articles
+    assert chinese == queries.count_articles(demo_db, Filters(language="zh"))
+    assert url_params(at)["lang"] == "zh"
+    at.selectbox(key="f_range").set_value("7d").run()
+    assert url_params(at)["range"] == "7d"
+
+
+def test_invalid_url_values_are_noted_not_raised(monkeypatch: pytest.MonkeyPatch, demo_db: str) -> None:
+    at = run_app(monkeypatch, demo_db, params={"topics": "bogus", "from": "nope", "lang": "xx"})
+    notes = " ".join(w.value for w in at.warning)
+    assert "bogus" in notes and "nope" in notes and "xx" in notes
+    assert at.multiselect(key="f_topics").value == []
+
+
+def test_impossible_date_range_is_noted(monkeypatch: pytest.MonkeyPatch, demo_db: str) -> None:
+    at = run_app(monkeypatch, demo_db, params={"from": "2024-05-01", "to": "2023-01-01"})
+    assert any("is after" in w.value for w in at.warning)
+
+
+def test_previous_window_deltas(monkeypatch: pytest.MonkeyPatch, demo_db: str) -> None:
+    at = run_app(monkeypatch, demo_db, params={"from": "2022-08-01", "to": "2022-08-31"})
+    now = queries.count_articles(demo_db, Filters(since=dt.date(2022, 8, 1), until=dt.date(2022, 8, 31)))
+    before = queries.count_articles(demo_db, Filters(since=dt.date(2022, 7, 1), until=dt.date(2022, 7, 31)))
+    articles = next(m for m in at.metric if m.label == "Articles")
+    assert articles.value == f"{now:,}"
+    assert int(str(articles.delta).replace(",", "")) == now - before
+
+
+def test_headlines_are_escaped_text(monkeypatch: pytest.MonkeyPatch, demo_db: str) -> None:
+    at = run_app(monkeypatch, demo_db)
+    headlines = [m.value for m in at.markdown if m.value.startswith("**[")]
+    assert len(headlines) == 15
+    assert all("](https://" in h for h in headlines)
