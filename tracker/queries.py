@@ -14,7 +14,17 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Select, and_, exists, func, or_, select
 
-from tracker.schema import article_topics, articles, feeds, meta, poll_runs, sightings
+from tracker.schema import (
+    ALL_TOPICS,
+    article_topics,
+    articles,
+    daily_counts,
+    feed_daily_counts,
+    feeds,
+    meta,
+    poll_runs,
+    sightings,
+)
 from tracker.store import BATCH, Store
 
 ARTICLE_COLUMNS = ["id", "published", "published_is_fallback", "source", "source_name", "language",
@@ -79,6 +89,22 @@ def _filtered(stmt: Select[Any], filters: Filters) -> Select[Any]:
     return stmt.where(and_(*conds)) if conds else stmt
 
 
+def uses_rollups(filters: Filters) -> bool:
+    """Whether the daily rollups can answer: they know days, languages and topics, not text or feeds."""
+    return not filters.text and not filters.sources
+
+
+def _rollup_conditions(filters: Filters) -> list[Any]:
+    conds: list[Any] = []
+    if filters.since:
+        conds.append(daily_counts.c.day >= filters.since)
+    if filters.until:
+        conds.append(daily_counts.c.day <= filters.until)
+    if filters.language:
+        conds.append(daily_counts.c.language == filters.language)
+    return conds
+
+
 def _utc(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
     for column in columns:
         if column in frame:
@@ -87,8 +113,13 @@ def _utc(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
 
 
 def count_articles(location: str, filters: Filters = Filters()) -> int:
-    with Store(location).transaction(write=False) as conn:
+    """How many articles match (from the rollups when they can answer)."""
+    if uses_rollups(filters) and not filters.topics:
+        stmt = select(func.coalesce(func.sum(daily_counts.c.articles), 0)).where(
+            daily_counts.c.topic == ALL_TOPICS, *_rollup_conditions(filters))
+    else:
         stmt = _filtered(select(func.count()).select_from(articles), filters)
+    with Store(location).transaction(write=False) as conn:
         return int(conn.execute(stmt).scalar() or 0)
 
 
@@ -138,8 +169,8 @@ FEED_HEALTH_COLUMNS = ["id", "name", "url", "language", "tags", "last_attempt", 
 
 def feed_health(location: str) -> pd.DataFrame:
     """Every feed's health and how many articles it carried, worst first."""
-    carried = (select(sightings.c.feed_id, func.count().label("articles"))
-               .group_by(sightings.c.feed_id).subquery())
+    carried = (select(feed_daily_counts.c.feed_id, func.sum(feed_daily_counts.c.articles).label("articles"))
+               .group_by(feed_daily_counts.c.feed_id).subquery())
     stmt = (select(feeds.c.id, feeds.c.name, feeds.c.url, feeds.c.language, feeds.c.tags,
                    feeds.c.last_attempt, feeds.c.last_success, feeds.c.last_error, feeds.c.http_status,
                    feeds.c.consecutive_failures, feeds.c.next_poll,
@@ -195,17 +226,44 @@ def _day(column: Any) -> Any:
 
 
 def window_summary(location: str, filters: Filters) -> dict[str, Any]:
-    """Articles, outlets and per-topic article counts for the filtered window."""
+    """Articles, outlets, and article counts per topic (the selected topics, or all) in the window."""
     with Store(location).transaction(write=False) as conn:
-        ids = _filtered(select(articles.c.id), filters).subquery()
-        n_articles = conn.execute(select(func.count()).select_from(ids)).scalar() or 0
-        n_outlets = conn.execute(select(func.count(func.distinct(sightings.c.feed_id)))
-                                 .where(sightings.c.article_id.in_(select(ids.c.id)))).scalar() or 0
-        per_topic = conn.execute(select(article_topics.c.topic, func.count())
-                                 .where(article_topics.c.article_id.in_(select(ids.c.id)))
-                                 .group_by(article_topics.c.topic)).all()
-    return {"articles": int(n_articles), "outlets": int(n_outlets),
-            "topics": {topic: int(n) for topic, n in per_topic}}
+        return {"articles": count_articles(location, filters), "outlets": _count_outlets(conn, filters),
+                "topics": _count_per_topic(conn, filters)}
+
+
+def _count_outlets(conn: Any, filters: Filters) -> int:
+    if not (filters.text or filters.topics or filters.language):
+        conds = []
+        if filters.since:
+            conds.append(feed_daily_counts.c.day >= filters.since)
+        if filters.until:
+            conds.append(feed_daily_counts.c.day <= filters.until)
+        if filters.sources:
+            conds.append(feed_daily_counts.c.feed_id.in_(filters.sources))
+        stmt = select(func.count(func.distinct(feed_daily_counts.c.feed_id))).where(*conds)
+    else:
+        ids = _filtered(select(articles.c.id), filters)
+        stmt = select(func.count(func.distinct(sightings.c.feed_id))).where(sightings.c.article_id.in_(ids))
+        if filters.sources:
+            stmt = stmt.where(sightings.c.feed_id.in_(filters.sources))
+    return int(conn.execute(stmt).scalar() or 0)
+
+
+def _count_per_topic(conn: Any, filters: Filters) -> dict[str, int]:
+    if uses_rollups(filters):
+        stmt = (select(daily_counts.c.topic, func.sum(daily_counts.c.articles))
+                .where(daily_counts.c.topic != ALL_TOPICS, *_rollup_conditions(filters))
+                .group_by(daily_counts.c.topic))
+        if filters.topics:
+            stmt = stmt.where(daily_counts.c.topic.in_(filters.topics))
+    else:
+        ids = _filtered(select(articles.c.id), filters.without_topics())
+        stmt = (select(article_topics.c.topic, func.count()).where(article_topics.c.article_id.in_(ids))
+                .group_by(article_topics.c.topic))
+        if filters.topics:
+            stmt = stmt.where(article_topics.c.topic.in_(filters.topics))
+    return {topic: int(n) for topic, n in conn.execute(stmt)}
 
 
 def previous_window(filters: Filters) -> Filters | None:
@@ -222,29 +280,41 @@ def topic_counts_by_day(location: str, filters: Filters) -> pd.DataFrame:
 
     Only the selected topics are counted (all topics when none is selected).
     """
-    day = _day(article_topics.c.published).label("day")
-    stmt = (select(day, article_topics.c.topic, func.count().label("articles"))
-            .select_from(article_topics.join(articles, articles.c.id == article_topics.c.article_id))
-            .group_by(day, article_topics.c.topic).order_by(day))
-    conds = article_conditions(filters.without_topics())
-    if filters.topics:
-        conds.append(article_topics.c.topic.in_(filters.topics))
-    if conds:
-        stmt = stmt.where(and_(*conds))
+    if uses_rollups(filters):
+        stmt = (select(daily_counts.c.day, daily_counts.c.topic, func.sum(daily_counts.c.articles))
+                .where(daily_counts.c.topic != ALL_TOPICS, *_rollup_conditions(filters))
+                .group_by(daily_counts.c.day, daily_counts.c.topic).order_by(daily_counts.c.day))
+        if filters.topics:
+            stmt = stmt.where(daily_counts.c.topic.in_(filters.topics))
+    else:
+        day = _day(article_topics.c.published).label("day")
+        conds = article_conditions(filters.without_topics())
+        if filters.topics:
+            conds.append(article_topics.c.topic.in_(filters.topics))
+        stmt = (select(day, article_topics.c.topic, func.count())
+                .select_from(article_topics.join(articles, articles.c.id == article_topics.c.article_id))
+                .where(*conds).group_by(day, article_topics.c.topic).order_by(day))
     with Store(location).transaction(write=False) as conn:
         rows = conn.execute(stmt).all()
     frame = pd.DataFrame([tuple(r) for r in rows], columns=["day", "topic", "articles"])
+    frame["articles"] = frame["articles"].astype(int)
     return _utc(frame, "day")
 
 
 def totals_by_day(location: str, filters: Filters) -> pd.DataFrame:
     """All collected articles per UTC day under the filters other than topics: columns day, articles."""
-    day = _day(articles.c.published).label("day")
-    stmt = _filtered(select(day, func.count().label("articles")), filters.without_topics())
-    stmt = stmt.group_by(day).order_by(day)
+    if uses_rollups(filters):
+        stmt = (select(daily_counts.c.day, func.sum(daily_counts.c.articles))
+                .where(daily_counts.c.topic == ALL_TOPICS, *_rollup_conditions(filters))
+                .group_by(daily_counts.c.day).order_by(daily_counts.c.day))
+    else:
+        day = _day(articles.c.published).label("day")
+        stmt = _filtered(select(day, func.count()), filters.without_topics()).group_by(day).order_by(day)
     with Store(location).transaction(write=False) as conn:
         rows = conn.execute(stmt).all()
-    return _utc(pd.DataFrame([tuple(r) for r in rows], columns=["day", "articles"]), "day")
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=["day", "articles"])
+    frame["articles"] = frame["articles"].astype(int)
+    return _utc(frame, "day")
 
 
 TIMELINE_COLUMNS = ["id", "published", "topic", "title", "link", "source_name", "outlets", "outlet_names"]
@@ -303,8 +373,17 @@ def outlet_options(location: str) -> pd.DataFrame:
 
 
 def language_options(location: str) -> list[str]:
+    stmt = select(func.distinct(daily_counts.c.language)).order_by(daily_counts.c.language)
     with Store(location).transaction(write=False) as conn:
-        return [r[0] for r in conn.execute(select(func.distinct(articles.c.language)).order_by(articles.c.language))]
+        return [r[0] for r in conn.execute(stmt)]
+
+
+def published_span(location: str) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """The first and last publication times in the store (two index lookups)."""
+    with Store(location).transaction(write=False) as conn:
+        first = conn.execute(select(articles.c.published).order_by(articles.c.published).limit(1)).scalar()
+        last = conn.execute(select(articles.c.published).order_by(articles.c.published.desc()).limit(1)).scalar()
+    return first, last
 
 
 def latest_tagged(location: str, filters: Filters, *, limit: int = 15) -> pd.DataFrame:

@@ -12,6 +12,9 @@ Tables
                   queries need no join
   sightings       which feed carried which article, and when we first saw it there
   poll_runs       one row per poll: when, how many feeds, new articles, errors
+  daily_counts    rollup kept up to date at every write: articles per UTC day of publication,
+                  language and topic (topic '*' = all articles), so charts never scan articles
+  feed_daily_counts  rollup: articles each feed carried, per UTC day of publication
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Connection,
+    Date,
     DateTime,
     Index,
     Integer,
@@ -133,15 +137,64 @@ poll_runs = Table(
 )
 
 
+ALL_TOPICS = "*"  # the daily_counts row that counts every article, tagged or not
+
+daily_counts = Table(
+    "daily_counts", metadata,
+    Column("day", Date, primary_key=True),
+    Column("language", String(8), primary_key=True),
+    Column("topic", String(64), primary_key=True),
+    Column("articles", Integer, nullable=False),
+    Index("ix_daily_counts_topic_day", "topic", "day"),
+)
+
+feed_daily_counts = Table(
+    "feed_daily_counts", metadata,
+    Column("day", Date, primary_key=True),
+    Column("feed_id", String(64), primary_key=True),
+    Column("articles", Integer, nullable=False),
+)
+
+
 def _m1_initial(conn: Connection) -> None:
     for table in (meta, feeds, articles, article_topics, sightings, poll_runs):
         table.create(conn, checkfirst=True)
     conn.execute(meta.insert().values(key="data_version", value="0"))
 
 
+def rebuild_rollups(conn: Connection) -> None:
+    """Recompute the rollup tables from the articles (migration 2, and a repair tool)."""
+    from sqlalchemy import func, insert, literal
+
+    conn.execute(daily_counts.delete())
+    conn.execute(feed_daily_counts.delete())
+    day = func.date(articles.c.published)
+    conn.execute(insert(daily_counts).from_select(
+        ["day", "language", "topic", "articles"],
+        select(day, articles.c.language, literal(ALL_TOPICS), func.count()).group_by(day, articles.c.language)))
+    topic_day = func.date(article_topics.c.published)
+    conn.execute(insert(daily_counts).from_select(
+        ["day", "language", "topic", "articles"],
+        select(topic_day, articles.c.language, article_topics.c.topic, func.count())
+        .select_from(article_topics.join(articles, articles.c.id == article_topics.c.article_id))
+        .group_by(topic_day, articles.c.language, article_topics.c.topic)))
+    conn.execute(insert(feed_daily_counts).from_select(
+        ["day", "feed_id", "articles"],
+        select(day, sightings.c.feed_id, func.count())
+        .select_from(sightings.join(articles, articles.c.id == sightings.c.article_id))
+        .group_by(day, sightings.c.feed_id)))
+
+
+def _m2_rollups(conn: Connection) -> None:
+    daily_counts.create(conn, checkfirst=True)
+    feed_daily_counts.create(conn, checkfirst=True)
+    rebuild_rollups(conn)
+
+
 # Numbered migrations: append, never edit one that has shipped.
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial schema", _m1_initial),
+    (2, "daily rollups for charts and counts", _m2_rollups),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

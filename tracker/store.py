@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -22,7 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
-from tracker import schema
+from tracker import rollups, schema
 from tracker.errors import StoreError
 from tracker.models import FeedSource, FeedState, ParsedFeed, TaggedItem, Validators
 from tracker.schema import article_topics, articles, feeds, meta, poll_runs, sightings
@@ -181,11 +182,8 @@ class Store:
                       now: dt.datetime, next_poll: dt.datetime) -> tuple[int, int]:
         """Store one fetched feed in one transaction. Returns (new articles, already known)."""
         with self.transaction() as conn:
-            new_ids = _insert_articles(conn, source.id, tagged, taxonomy_version, now)
-            if tagged:
-                stmt = _insert(conn, sightings).on_conflict_do_nothing()
-                conn.execute(stmt, [{"article_id": t.item.id, "feed_id": source.id, "seen_at": now}
-                                    for t in tagged])
+            new_ids, published = _insert_articles(conn, source.id, tagged, taxonomy_version, now)
+            _insert_sightings(conn, source.id, published, now)
             conn.execute(update(feeds).where(feeds.c.id == source.id).values(
                 title=parsed.title or None, last_attempt=now, last_success=now, last_error=None,
                 http_status=status, consecutive_failures=0, next_poll=next_poll,
@@ -253,6 +251,7 @@ class Store:
                                       .where(article_topics.c.article_id.in_(ids))):
                     old.setdefault(r.article_id, {})[r.topic] = (r.terms, r.taxonomy_version)
                 stale = []
+                counts: Counter[rollups.DayKey] = Counter()
                 for r in rows:
                     previous = old.get(r.id, {})
                     if not force and previous and all(v == version for _, v in previous.values()):
@@ -261,6 +260,8 @@ class Store:
                            for topic, terms in tag(r.title, r.summary, r.language)}
                     if {t: terms for t, (terms, _) in previous.items()} != new:
                         changed += 1
+                    counts.subtract(rollups.article_keys(r.published, r.language, previous))
+                    counts.update(rollups.article_keys(r.published, r.language, new))
                     stale.append((r, new))
                 checked += len(rows)
                 if stale:
@@ -270,8 +271,32 @@ class Store:
                                    "published": r.published} for r, new in stale for t, terms in new.items()]
                     if topic_rows:
                         conn.execute(article_topics.insert(), topic_rows)
+                    rollups.add_daily(conn, counts)
                     _bump(conn)
         return checked, changed
+
+    # --- deleting ---------------------------------------------------------------------------
+
+    def prune(self, before: dt.date) -> int:
+        """Delete articles published before ``before`` (UTC day), with their topics, sightings
+        and rollup rows, in one transaction. Returns the number of articles deleted."""
+        cutoff = dt.datetime(before.year, before.month, before.day, tzinfo=dt.UTC)
+        old = select(articles.c.id).where(articles.c.published < cutoff)
+        with self.transaction() as conn:
+            conn.execute(article_topics.delete().where(article_topics.c.article_id.in_(old)))
+            conn.execute(sightings.delete().where(sightings.c.article_id.in_(old)))
+            deleted = conn.execute(articles.delete().where(articles.c.published < cutoff)).rowcount
+            # Rollup days are UTC publication days, so whole days before the cutoff go with them.
+            conn.execute(schema.daily_counts.delete().where(schema.daily_counts.c.day < before))
+            conn.execute(schema.feed_daily_counts.delete().where(schema.feed_daily_counts.c.day < before))
+            _bump(conn)
+        return int(deleted or 0)
+
+    def rebuild_rollups(self) -> None:
+        """Recompute the rollup tables from the articles (a repair tool; never needed in normal use)."""
+        with self.transaction() as conn:
+            schema.rebuild_rollups(conn)
+            _bump(conn)
 
     # --- reads the writers need -----------------------------------------------------------
 
@@ -314,17 +339,21 @@ def _bump(conn: Connection) -> None:
 
 
 def _insert_articles(conn: Connection, source_id: str, tagged: list[TaggedItem], version: str,
-                     now: dt.datetime) -> set[str]:
-    """Insert the articles not in the store yet, with their topics. Returns the new ids."""
+                     now: dt.datetime) -> tuple[set[str], dict[str, dt.datetime]]:
+    """Insert the articles not in the store yet, with their topics, and count them in the rollups.
+
+    Returns the new ids, and the stored publication time of every article in the batch.
+    """
     unique = {t.item.id: t for t in tagged}  # a feed may list the same link twice
-    known: set[str] = set()
+    published: dict[str, dt.datetime] = {}
     ids = list(unique)
     for start in range(0, len(ids), BATCH):
         chunk = ids[start:start + BATCH]
-        known.update(conn.execute(select(articles.c.id).where(articles.c.id.in_(chunk))).scalars())
-    fresh = [t for i, t in unique.items() if i not in known]
+        published.update(conn.execute(select(articles.c.id, articles.c.published)
+                                      .where(articles.c.id.in_(chunk))).all())
+    fresh = [t for i, t in unique.items() if i not in published]
     if not fresh:
-        return set()
+        return set(), published
     rows = [{"id": t.item.id, "link": t.item.link, "guid": t.item.guid, "title": t.item.title,
              "summary": t.item.summary, "published": t.item.published,
              "published_is_fallback": t.item.published_is_fallback, "language": t.item.language,
@@ -339,7 +368,26 @@ def _insert_articles(conn: Connection, source_id: str, tagged: list[TaggedItem],
                   for t in fresh if t.item.id in inserted for m in t.topics]
     if topic_rows:
         conn.execute(_insert(conn, article_topics).on_conflict_do_nothing(), topic_rows)
-    return inserted
+    counts: Counter[rollups.DayKey] = Counter()
+    for t in fresh:
+        if t.item.id in inserted:
+            counts.update(rollups.article_keys(t.item.published, t.item.language, (m.topic for m in t.topics)))
+            published[t.item.id] = t.item.published
+    rollups.add_daily(conn, counts)
+    if len(inserted) < len(fresh):  # lost a race: read the winner's publication times
+        lost = [t.item.id for t in fresh if t.item.id not in inserted]
+        published.update(conn.execute(select(articles.c.id, articles.c.published)
+                                      .where(articles.c.id.in_(lost))).all())
+    return inserted, published
+
+
+def _insert_sightings(conn: Connection, feed_id: str, published: dict[str, dt.datetime], now: dt.datetime) -> None:
+    """Record that this feed carried these articles; count each new sighting in the feed rollup."""
+    if not published:
+        return
+    stmt = _insert(conn, sightings).on_conflict_do_nothing().returning(sightings.c.article_id)
+    new = conn.execute(stmt, [{"article_id": i, "feed_id": feed_id, "seen_at": now} for i in published]).scalars()
+    rollups.add_feed_daily(conn, Counter((published[i].astimezone(dt.UTC).date(), feed_id) for i in new))
 
 
 def describe_error(exc: BaseException) -> str:

@@ -364,8 +364,8 @@ def default_bucket(filters: Filters) -> str:
 
     first = filters.since
     if first is None:
-        stats = read("store_stats")
-        first = stats["first_published"].date() if stats["first_published"] is not None else None
+        earliest, _ = read("published_span")
+        first = earliest.date() if earliest is not None else None
     return charts.auto_bucket(first, filters.until or _today())
 
 
