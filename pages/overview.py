@@ -1,8 +1,8 @@
-"""Overview: headline figures, topic frequency over time, newest tagged headlines."""
+"""Overview: headline figures, topic frequency, the tension index and its spikes, newest headlines."""
 
 import streamlit as st
 
-from tracker import charts, ui
+from tracker import charts, export, ui
 
 ctx = ui.setup()
 st.title("Overview")
@@ -12,22 +12,30 @@ if ctx.db.articles == 0:
     st.stop()
 
 summary = ui.read("window_summary", ctx.filters)
-previous = ui.previous_summary(ctx.filters)
-ui.headline_metrics(summary, previous, ctx.labels)
+ui.headline_metrics(summary, ui.previous_summary(ctx.filters), ctx.labels, ctx.filters.topics)
 
 st.subheader("Topic frequency")
-left, right = st.columns(2)
-bucket = left.segmented_control("Bucket", charts.BUCKETS, default=ui.default_bucket(ctx.filters), key="ov_bucket")
-mode = right.segmented_control("Show", charts.MODES, default="share", key="ov_mode",
-                               format_func={"share": "% of all articles", "count": "Article counts"}.get)
-counts = charts.bucket_counts(ui.read("topic_counts_by_day", ctx.filters),
-                              ui.read("totals_by_day", ctx.filters), bucket or "week")
-st.plotly_chart(charts.topic_frequency_figure(counts, mode=mode or "share", bucket=bucket or "week",
-                                              labels=ctx.labels, colors=ctx.colors,
-                                              rules_changed=ctx.rules_changed),
+bucket_col, mode_col, unit_col = st.columns(3)
+bucket = bucket_col.segmented_control("Bucket", charts.BUCKETS, default=ui.default_bucket(ctx.filters),
+                                      key="ov_bucket") or "week"
+mode = mode_col.segmented_control("Show", charts.MODES, default="share", key="ov_mode",
+                                  format_func={"share": "% of all", "count": "Counts"}.get) or "share"
+unit = unit_col.segmented_control("Count", ui.UNITS, default="stories", key="ov_unit") or "stories"
+counts = ui.frequency_counts(ctx.filters, bucket, unit)
+st.plotly_chart(charts.topic_frequency_figure(counts, mode=mode, bucket=bucket, unit=unit, labels=ctx.labels,
+                                              colors=ctx.colors, rules_changed=ctx.rules_changed),
                 key="ov_frequency")
-st.caption("Share is the default: a growing feed list must not look like a growing crisis. "
-           "An article can carry several topics, so bars can add up to more than its share.")
+st.caption(ui.FREQUENCY_NOTE)
+
+st.subheader("Tension index")
+index = ui.read_stories("tension_index", ctx.filters)
+spikes = ui.read_stories("spikes", ctx.filters)
+st.plotly_chart(charts.index_figure(index, spikes, labels=ctx.labels, colors=ctx.colors), key="ov_index")
+ui.index_method()
+ui.spike_list(spikes, ctx.labels)
 
 st.subheader("Newest tagged headlines")
 ui.headline_list(ui.read("latest_tagged", ctx.filters, limit=15), ctx.labels)
+
+st.download_button("Download the index (CSV)", export.to_csv_bytes(export.index_export_frame(index)),
+                   file_name=ui.csv_name(ctx.filters, "index"), mime="text/csv", key="ov_index_csv", icon="⬇️")

@@ -1,4 +1,4 @@
-"""Timeline: one lane per topic, one marker per story, with key milestones."""
+"""Timeline: one lane per topic, one marker per story (sized by its outlets), with key milestones."""
 
 import streamlit as st
 
@@ -12,15 +12,23 @@ if ctx.db.articles == 0:
     st.stop()
 
 show_milestones = st.toggle("Show key milestones", value=True, key="tl_milestones")
-points, total = ui.read("timeline_points", ctx.filters, limit=ui.TIMELINE_LIMIT)
-ui.timeline_note(len(points), total)
-figure = charts.timeline_figure(points, labels=ctx.labels, colors=ctx.colors,
-                                milestones=ui.load_milestones() if show_milestones else None)
-event = st.plotly_chart(figure, key="tl_chart", on_select="rerun", selection_mode=("points", "box", "lasso"))
+milestones = ui.load_milestones() if show_milestones else None
+points, total = ui.read_stories("story_points", ctx.filters, limit=ui.TIMELINE_LIMIT)
+if total > ui.TIMELINE_LIMIT:
+    st.caption(f"{total:,} tagged stories: too many to draw one by one, so they are grouped by week. "
+               "Narrow the dates or topics to see single stories you can select.")
+    counts = ui.read_stories("story_counts_by_day", ctx.filters)
+    st.plotly_chart(charts.timeline_binned_figure(counts, bucket="week", labels=ctx.labels, colors=ctx.colors,
+                                                  milestones=milestones), key="tl_binned")
+    st.stop()
+
+event = st.plotly_chart(charts.timeline_figure(points, labels=ctx.labels, colors=ctx.colors, milestones=milestones),
+                        key="tl_chart", on_select="rerun", selection_mode=("points", "box", "lasso"))
+st.caption("One marker per story; larger markers were carried by more outlets. Hover for the headline.")
 
 st.subheader("Selected stories")
 selected = ui.selected_ids(event)
 if selected:
-    ui.article_table(ui.read("articles_frame", ctx.filters.without_topics(), ids=selected), ctx.labels)
+    ui.article_table(ui.read("articles_frame", story_ids=selected), ctx.labels)
 else:
-    st.caption("Select markers on the chart (click, or drag a box) to list those articles here.")
+    st.caption("Select markers on the chart (click, or drag a box) to list those stories' articles here.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tracker import queries
+from tracker import story_queries
 from tracker.queries import Filters
 
 from .apptest import demo_db, run_app  # noqa: F401  (demo_db is a fixture)
@@ -21,8 +21,8 @@ def test_timeline_lanes_and_milestones(monkeypatch: pytest.MonkeyPatch, demo_db:
     lanes = {trace["name"] for trace in figure["data"]}
     assert lanes == {"Taiwan", "US–China talks"}
     markers = sum(len(trace["x"]) for trace in figure["data"])
-    _, total = queries.timeline_points(demo_db, Filters(topics=("taiwan", "talks")))
-    assert markers == total
+    _, total = story_queries.story_points(demo_db, Filters(topics=("taiwan", "talks")))
+    assert markers == total  # one marker per story and topic, not per article
     assert any(a.get("text") == "Biden–Xi virtual summit" for a in figure["layout"].get("annotations", []))
     at.toggle(key="tl_milestones").set_value(False).run()
     figure = json.loads(at.get("plotly_chart")[0].proto.spec)
@@ -32,3 +32,21 @@ def test_timeline_lanes_and_milestones(monkeypatch: pytest.MonkeyPatch, demo_db:
 def test_no_selection_explains_how_to_select(monkeypatch: pytest.MonkeyPatch, demo_db: str) -> None:
     at = run_app(monkeypatch, demo_db, PAGE)
     assert any("Select markers" in c.value for c in at.caption)
+
+
+def test_a_selection_names_stories_and_lists_their_articles(demo_db: str) -> None:
+    # AppTest cannot click a plotly chart, so the two halves are tested apart: what the page
+    # reads from the selection event (shaped as st.plotly_chart documents it), and the read it makes.
+    from types import SimpleNamespace
+
+    from tracker import queries, ui
+
+    talks = story_queries.stories_frame(demo_db, Filters(topics=("talks",)))
+    biggest = talks.sort_values(["articles", "id"], ascending=[False, True]).iloc[0]["id"]
+    event = SimpleNamespace(selection=SimpleNamespace(points=[
+        {"customdata": biggest, "x": "2023-11-15"}, {"customdata": [biggest]}, {"x": "no customdata"}]))
+    assert ui.selected_ids(event) == (biggest,)
+    assert ui.selected_ids(SimpleNamespace()) == ()
+    members = queries.articles_frame(demo_db, story_ids=(biggest,))
+    assert len(members) == talks.set_index("id").loc[biggest, "articles"] > 1
+    assert set(members["story_id"]) == {biggest}

@@ -64,16 +64,6 @@ def test_counts_by_day(store_path: str) -> None:
         "2024-05-20": 2, "2024-05-21": 2, "2024-05-30": 1, "2024-05-31": 1}
 
 
-def test_timeline_points_and_outlets(store_path: str) -> None:
-    points, total = queries.timeline_points(store_path, Filters())
-    assert total == 5 and len(points) == 5
-    story2 = points[points["id"] == f"{2:040d}"]
-    assert set(story2["topic"]) == {"taiwan", "talks"}
-    assert set(story2["outlets"]) == {2} and story2.iloc[0]["outlet_names"] == "Alpha Post, Beta Daily"
-    limited, total = queries.timeline_points(store_path, Filters(topics=("taiwan",)), limit=2)
-    assert total == 3 and len(limited) == 2 and set(limited["topic"]) == {"taiwan"}
-
-
 def test_latest_tagged_skips_untagged(store_path: str) -> None:
     latest = queries.latest_tagged(store_path, Filters(), limit=3)
     assert list(latest["id"]) == [f"{n:040d}" for n in (4, 5, 1)]  # ties: lower id first

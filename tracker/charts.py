@@ -86,12 +86,17 @@ def _mark_rules_change(fig: go.Figure, rules_changed: dt.date | None, first: pd.
 
 
 def topic_frequency_figure(counts: pd.DataFrame, *, mode: str, bucket: str, labels: Mapping[str, str],
-                           colors: Mapping[str, str], rules_changed: dt.date | None = None) -> go.Figure:
-    """Stacked bars of topic frequency per bucket, as counts or as % of all collected articles."""
+                           colors: Mapping[str, str], rules_changed: dt.date | None = None,
+                           unit: str = "articles") -> go.Figure:
+    """Stacked bars of topic frequency per bucket, as counts or as % of everything collected.
+
+    ``counts``: period, topic, articles, total, share (see bucket_counts); ``unit`` names what
+    was counted ("articles" or "stories") in the axis and hover text.
+    """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}")
     if counts.empty:
-        return empty_figure("No tagged articles match these filters. Widen the dates or clear some filters.")
+        return empty_figure(f"No tagged {unit} match these filters. Widen the dates or clear some filters.")
     value = "share" if mode == "share" else "articles"
     fig = go.Figure()
     for topic in [t for t in labels if t in set(counts["topic"])]:
@@ -101,9 +106,9 @@ def topic_frequency_figure(counts: pd.DataFrame, *, mode: str, bucket: str, labe
             marker_color=colors.get(topic, FALLBACK_COLOR),
             customdata=rows[["articles", "total"]].to_numpy(),
             hovertemplate=(f"<b>{plain(labels.get(topic, topic))}</b><br>%{{x|%Y-%m-%d}}<br>"
-                           "%{customdata[0]} of %{customdata[1]} articles<extra></extra>"),
+                           f"%{{customdata[0]}} of %{{customdata[1]}} {unit}<extra></extra>"),
         )
-    y_title = "% of all collected articles" if mode == "share" else "articles"
+    y_title = f"% of all collected {unit}" if mode == "share" else unit
     fig.update_layout(barmode="stack", height=380, legend_title_text="Topic", hovermode="closest",
                       margin={"l": 10, "r": 10, "t": 30, "b": 10},
                       xaxis_title=f"{bucket.capitalize()} (UTC)", yaxis_title=y_title)
@@ -117,8 +122,8 @@ def timeline_figure(points: pd.DataFrame, *, labels: Mapping[str, str], colors: 
                     milestones: pd.DataFrame | None = None) -> go.Figure:
     """One lane per topic; each story a marker at its date, sized by how many outlets carried it.
 
-    ``points``: id, published, topic, title, outlets, outlet_names (see queries.timeline_points).
-    The article id rides along as customdata so a selection can list the articles.
+    ``points``: id, published, topic, title, outlets, outlet_names (see story_queries.story_points).
+    The story id rides along as customdata so a selection can list its articles.
     """
     if points.empty:
         return empty_figure("No tagged stories match these filters. Widen the dates or clear some filters.")
@@ -134,13 +139,7 @@ def timeline_figure(points: pd.DataFrame, *, labels: Mapping[str, str], colors: 
             marker={"color": colors.get(topic, FALLBACK_COLOR), "size": 7 + 4 * rows["outlets"].clip(upper=8),
                     "opacity": 0.75, "line": {"width": 0.5, "color": "white"}},
         )
-    if milestones is not None and not milestones.empty:
-        first, last = points["published"].min(), points["published"].max()
-        shown = milestones[(milestones["date"] >= first.floor("D")) & (milestones["date"] <= last)]
-        for row in shown.itertuples():
-            fig.add_vline(x=row.date, line_dash="dash", line_color=FALLBACK_COLOR, opacity=0.6)
-            fig.add_annotation(x=row.date, y=1.0, yref="paper", text=plain(row.label), textangle=-60,
-                               showarrow=False, xanchor="left", yanchor="bottom", font={"size": 10})
+    _draw_milestones(fig, milestones, points["published"].min(), points["published"].max())
     fig.update_layout(height=160 + 60 * len(order), showlegend=False, dragmode="select", hovermode="closest",
                       margin={"l": 10, "r": 10, "t": 110 if milestones is not None else 30, "b": 10},
                       xaxis_title="Date (UTC)", yaxis_title="Topic")
@@ -151,3 +150,76 @@ def timeline_figure(points: pd.DataFrame, *, labels: Mapping[str, str], colors: 
 def figure_payload_bytes(fig: go.Figure) -> int:
     """Size of the JSON that a figure sends to the browser."""
     return len(fig.to_json().encode("utf-8"))
+
+
+def timeline_binned_figure(counts: pd.DataFrame, *, bucket: str, labels: Mapping[str, str],
+                           colors: Mapping[str, str], milestones: pd.DataFrame | None = None) -> go.Figure:
+    """The timeline when there are too many stories to draw one by one: one bubble per topic per
+    bucket, sized by its number of stories. ``counts``: day, topic, stories."""
+    counts = counts[counts["topic"].isin(list(labels))]
+    if counts.empty:
+        return empty_figure("No tagged stories match these filters. Widen the dates or clear some filters.")
+    binned = (counts.assign(period=_period(counts["day"], bucket))
+              .groupby(["period", "topic"], as_index=False)["stories"].sum())
+    largest = max(int(binned["stories"].max()), 1)
+    fig = go.Figure()
+    order = [t for t in labels if t in set(binned["topic"])]
+    for topic in order:
+        rows = binned[binned["topic"] == topic]
+        name = plain(labels.get(topic, topic))
+        fig.add_scatter(x=rows["period"], y=[name] * len(rows), mode="markers", name=name,
+                        customdata=rows["stories"],
+                        hovertemplate=f"<b>{name}</b><br>{bucket} of %{{x|%Y-%m-%d}}<br>%{{customdata}} stories"
+                                      "<extra></extra>",
+                        marker={"color": colors.get(topic, FALLBACK_COLOR), "opacity": 0.7,
+                                "size": 6 + 30 * (rows["stories"] / largest) ** 0.5})
+    _draw_milestones(fig, milestones, binned["period"].min(), binned["period"].max())
+    fig.update_layout(height=160 + 60 * len(order), showlegend=False, hovermode="closest",
+                      margin={"l": 10, "r": 10, "t": 110 if milestones is not None else 30, "b": 10},
+                      xaxis_title=f"{bucket.capitalize()} (UTC)", yaxis_title="Topic")
+    fig.update_yaxes(categoryorder="array", categoryarray=[plain(labels.get(t, t)) for t in reversed(order)])
+    return fig
+
+
+def _draw_milestones(fig: go.Figure, milestones: pd.DataFrame | None, first: pd.Timestamp,
+                     last: pd.Timestamp) -> None:
+    if milestones is None or milestones.empty:
+        return
+    shown = milestones[(milestones["date"] >= first.floor("D")) & (milestones["date"] <= last)]
+    for row in shown.itertuples():
+        fig.add_vline(x=row.date, line_dash="dash", line_color=FALLBACK_COLOR, opacity=0.6)
+        fig.add_annotation(x=row.date, y=1.0, yref="paper", text=plain(row.label), textangle=-60,
+                           showarrow=False, xanchor="left", yanchor="bottom", font={"size": 10})
+
+
+def index_figure(index: pd.DataFrame, spikes: pd.DataFrame, *, labels: Mapping[str, str],
+                 colors: Mapping[str, str], total_label: str = "Any topic") -> go.Figure:
+    """The tension index per topic (base-period mean = 100), with spike days marked."""
+    shown = index.dropna(subset=["index"])
+    if shown.empty:
+        return empty_figure("Not enough stories in this window to compute the index. Widen the dates.")
+    fig = go.Figure()
+    for topic in [*[t for t in labels if t in set(shown["topic"])], "total"]:
+        rows = shown[shown["topic"] == topic]
+        if rows.empty:
+            continue
+        is_total = topic == "total"
+        name = plain(total_label if is_total else labels.get(topic, topic))
+        fig.add_scatter(x=rows["day"], y=rows["index"].round(1), mode="lines", name=name,
+                        line={"color": FALLBACK_COLOR if is_total else colors.get(topic, FALLBACK_COLOR),
+                              "dash": "dot" if is_total else "solid", "width": 1.5 if is_total else 2},
+                        hovertemplate=f"<b>{name}</b><br>%{{x|%Y-%m-%d}}<br>index %{{y}}<extra></extra>")
+    if not spikes.empty:
+        for topic, rows in spikes.groupby("topic"):
+            name = plain(labels.get(str(topic), str(topic)))
+            at_days = shown[(shown["topic"] == topic) & shown["day"].isin(rows["day"])]
+            fig.add_scatter(x=at_days["day"], y=at_days["index"].round(1), mode="markers", showlegend=False,
+                            name=f"{name} spike", marker={"symbol": "triangle-up", "size": 11,
+                                                          "color": colors.get(str(topic), FALLBACK_COLOR),
+                                                          "line": {"width": 1, "color": "black"}},
+                            hovertemplate=f"<b>{name}: spike</b><br>%{{x|%Y-%m-%d}}<extra></extra>")
+    fig.add_hline(y=100, line_dash="dash", line_color=FALLBACK_COLOR, opacity=0.5)
+    fig.update_layout(height=360, hovermode="closest", legend_title_text="Topic",
+                      margin={"l": 10, "r": 10, "t": 30, "b": 10}, xaxis_title="Day (UTC)",
+                      yaxis_title="Index (window mean = 100)")
+    return fig

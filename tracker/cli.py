@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from tracker import __version__, export, poller, queries, sources, topics
+from tracker import __version__, export, poller, queries, sources, story_queries, topics
 from tracker.config import DEFAULT_DEMO_DB, Settings
 from tracker.errors import TrackerError
 from tracker.models import FeedReport, FeedSource, PollReport
@@ -183,18 +183,24 @@ def _date(_ctx: object, _param: object, value: str | None) -> dt.date | None:
 @click.option("--language", metavar="LANG", help="Only this language, e.g. en or zh.")
 @click.option("--query", default="", metavar="TEXT", help="Words that must all appear in title or summary.")
 @click.option("-o", "--output", default="-", metavar="FILE|-", help="Where to write the CSV (- is stdout).")
+@click.option("--stories", "what", flag_value="stories", help="One row per story instead of per article.")
+@click.option("--index", "what", flag_value="index", help="The daily tension index per topic instead.")
 @db_option
 def export_cmd(topic_ids: tuple[str, ...], since: dt.date | None, until: dt.date | None,
-               source_ids: tuple[str, ...], language: str | None, query: str, output: str, db: str | None) -> None:
-    """Write the matching articles as CSV (UTF-8), newest first.
+               source_ids: tuple[str, ...], language: str | None, query: str, output: str, what: str | None,
+               db: str | None) -> None:
+    """Write the matching articles (or stories, or the daily index) as CSV (UTF-8), newest first.
 
-    Columns: id, published, source, title, link, topics (ids joined by ';'), summary,
-    language, published_is_fallback, terms. Cells a spreadsheet would run as a formula
-    are prefixed with a single quote.
+    Articles: id, published, source, title, link, topics (ids joined by ';'), summary,
+    language, published_is_fallback, terms, story_id. --stories: id, first_seen, last_seen,
+    headline, outlets, outlet_names, articles, topics. --index: day, topic, stories, total,
+    share, index. Cells a spreadsheet would run as a formula get a leading single quote.
 
     \b
-    Example:
+    Examples:
       tracker export --topic taiwan --since 2024-05-01 -o taiwan-may.csv
+      tracker export --stories --topic talks -o talks-stories.csv
+      tracker export --index --since 2022-01-01 -o index.csv
     """
     settings = Settings.from_env(db=db)
     if since and until and since > until:
@@ -204,14 +210,19 @@ def export_cmd(topic_ids: tuple[str, ...], since: dt.date | None, until: dt.date
         store = open_store(settings.db, upgrade=False)
         filters = queries.Filters(topics=topic_ids, since=since, until=until, sources=source_ids,
                                   language=language, text=query)
-        frame = export.export_frame(queries.articles_frame(store.location, filters))
+        if what == "stories":
+            frame = export.story_export_frame(story_queries.stories_frame(store.location, filters))
+        elif what == "index":
+            frame = export.index_export_frame(story_queries.tension_index(store.location, filters))
+        else:
+            frame = export.export_frame(queries.articles_frame(store.location, filters))
         data = export.to_csv_bytes(frame)
         if output == "-":
             sys.stdout.buffer.write(data)
             sys.stdout.flush()
         else:
             Path(output).write_bytes(data)
-            click.echo(f"wrote {len(frame)} articles to {output}", err=True)
+            click.echo(f"wrote {len(frame)} {what or 'articles'} rows to {output}", err=True)
 
     _run(body)
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 import pandas as pd
 
 EXPORT_COLUMNS = ["id", "published", "source", "title", "link", "topics", "summary", "language",
-                  "published_is_fallback", "terms"]
+                  "published_is_fallback", "terms", "story_id"]
+STORY_EXPORT_COLUMNS = ["id", "first_seen", "last_seen", "headline", "outlets", "outlet_names", "articles", "topics"]
+INDEX_EXPORT_COLUMNS = ["day", "topic", "stories", "total", "share", "index"]
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
@@ -26,7 +28,28 @@ def neutralise(value: object) -> object:
 def export_frame(articles: pd.DataFrame) -> pd.DataFrame:
     """The export's columns, in order, from an articles frame (see queries.articles_frame)."""
     frame = articles.reindex(columns=EXPORT_COLUMNS).copy()
-    frame["published"] = pd.to_datetime(frame["published"], utc=True).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    frame["published"] = _iso(frame["published"], "%Y-%m-%dT%H:%M:%SZ")
+    return frame
+
+
+def _iso(values: pd.Series, fmt: str) -> pd.Series:
+    return pd.to_datetime(values, utc=True).dt.strftime(fmt)
+
+
+def story_export_frame(stories: pd.DataFrame) -> pd.DataFrame:
+    """One row per story (see story_queries.stories_frame), for `tracker export --stories`."""
+    frame = stories.reindex(columns=STORY_EXPORT_COLUMNS).copy()
+    for column in ("first_seen", "last_seen"):
+        frame[column] = _iso(frame[column], "%Y-%m-%dT%H:%M:%SZ")
+    return frame
+
+
+def index_export_frame(index: pd.DataFrame) -> pd.DataFrame:
+    """The daily index per topic (see story_queries.tension_index), for `tracker export --index`."""
+    frame = index.reindex(columns=INDEX_EXPORT_COLUMNS).copy()
+    frame["day"] = _iso(frame["day"], "%Y-%m-%d")
+    frame["share"] = frame["share"].round(6)
+    frame["index"] = frame["index"].round(2)
     return frame
 
 

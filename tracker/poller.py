@@ -13,7 +13,7 @@ import random
 import socket
 from collections.abc import Callable, Sequence
 
-from tracker import fetch, parse, topics
+from tracker import fetch, parse, store_stories, topics
 from tracker.config import Settings
 from tracker.errors import FetchError, ParseError, StoreError
 from tracker.models import FeedReport, FeedSource, FeedState, PollReport, TaggedItem, Validators
@@ -91,6 +91,8 @@ def poll(store: Store, sources: Sequence[FeedSource], *, settings: Settings | No
     for source, outcome in fetch.fetch_many(jobs, settings=settings):
         state = states.get(source.id) or FeedState()
         finish(_store_outcome(store, source, outcome, state, settings, taxonomy))
+    # Group the new articles into stories (and any left pending by an interrupted poll).
+    store_stories.cluster_pending(store)
     report = PollReport(started=started, finished=_now(), feeds=tuple(reports))
     store.finish_run(run_id, now=report.finished, feeds_polled=len(jobs), new=report.new, errors=report.errors)
     return report

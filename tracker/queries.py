@@ -28,7 +28,7 @@ from tracker.schema import (
 from tracker.store import BATCH, Store
 
 ARTICLE_COLUMNS = ["id", "published", "published_is_fallback", "source", "source_name", "language",
-                   "title", "link", "summary", "topics", "terms"]
+                   "title", "link", "summary", "story_id", "topics", "terms"]
 
 
 @dataclass(frozen=True)
@@ -124,8 +124,9 @@ def count_articles(location: str, filters: Filters = Filters()) -> int:
 
 
 def articles_frame(location: str, filters: Filters = Filters(), *, limit: int | None = None,
-                   offset: int = 0, ids: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Filtered articles (or exactly ``ids``), newest first, with their topics and matched terms.
+                   offset: int = 0, ids: tuple[str, ...] = (), story_ids: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Filtered articles (or exactly ``ids``, or the members of ``story_ids``), newest first, with
+    their topics and matched terms.
 
     ``topics`` is the topic ids joined by ";"; ``terms`` maps each topic to its matched
     terms as "topic: term, term; topic: term".
@@ -133,11 +134,13 @@ def articles_frame(location: str, filters: Filters = Filters(), *, limit: int | 
     stmt = _filtered(
         select(articles.c.id, articles.c.published, articles.c.published_is_fallback,
                articles.c.source_id.label("source"), feeds.c.name.label("source_name"),
-               articles.c.language, articles.c.title, articles.c.link, articles.c.summary)
+               articles.c.language, articles.c.title, articles.c.link, articles.c.summary, articles.c.story_id)
         .select_from(articles.outerjoin(feeds, feeds.c.id == articles.c.source_id)),
         filters).order_by(articles.c.published.desc(), articles.c.id)
     if ids:
         stmt = stmt.where(articles.c.id.in_(ids))
+    if story_ids:
+        stmt = stmt.where(articles.c.story_id.in_(story_ids))
     if limit is not None:
         stmt = stmt.limit(limit).offset(offset)
     with Store(location).transaction(write=False) as conn:
@@ -315,52 +318,6 @@ def totals_by_day(location: str, filters: Filters) -> pd.DataFrame:
     frame = pd.DataFrame([tuple(r) for r in rows], columns=["day", "articles"])
     frame["articles"] = frame["articles"].astype(int)
     return _utc(frame, "day")
-
-
-TIMELINE_COLUMNS = ["id", "published", "topic", "title", "link", "source_name", "outlets", "outlet_names"]
-
-
-def timeline_points(location: str, filters: Filters, *, limit: int = 3000) -> tuple[pd.DataFrame, int]:
-    """One row per (article, topic) for tagged articles, newest first, at most ``limit``.
-
-    Returns the rows and the number of rows there would be without the limit. Until
-    stories are clustered, one article is one story; ``outlets`` counts the feeds that
-    carried it.
-    """
-    base = (select(article_topics.c.article_id, article_topics.c.topic)
-            .select_from(article_topics.join(articles, articles.c.id == article_topics.c.article_id)))
-    conds = article_conditions(filters.without_topics())
-    if filters.topics:
-        conds.append(article_topics.c.topic.in_(filters.topics))
-    if conds:
-        base = base.where(and_(*conds))
-    stmt = (select(articles.c.id, articles.c.published, article_topics.c.topic, articles.c.title,
-                   articles.c.link, feeds.c.name.label("source_name"))
-            .select_from(article_topics.join(articles, articles.c.id == article_topics.c.article_id)
-                         .outerjoin(feeds, feeds.c.id == articles.c.source_id))
-            .order_by(articles.c.published.desc(), articles.c.id, article_topics.c.topic).limit(limit))
-    if conds:
-        stmt = stmt.where(and_(*conds))
-    with Store(location).transaction(write=False) as conn:
-        total = conn.execute(select(func.count()).select_from(base.subquery())).scalar() or 0
-        rows = conn.execute(stmt).all()
-        carriers = _outlets_for(conn, list({r.id for r in rows}))
-    frame = pd.DataFrame([r._asdict() for r in rows], columns=TIMELINE_COLUMNS[:6])
-    frame["outlet_names"] = [", ".join(carriers.get(i, [])) for i in frame["id"]]
-    frame["outlets"] = [max(len(carriers.get(i, [])), 1) for i in frame["id"]]
-    return _utc(frame, "published")[TIMELINE_COLUMNS], int(total)
-
-
-def _outlets_for(conn: Any, ids: list[str]) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {}
-    for start in range(0, len(ids), BATCH):
-        chunk = ids[start:start + BATCH]
-        stmt = (select(sightings.c.article_id, func.coalesce(feeds.c.name, sightings.c.feed_id))
-                .select_from(sightings.outerjoin(feeds, feeds.c.id == sightings.c.feed_id))
-                .where(sightings.c.article_id.in_(chunk)).order_by(sightings.c.seen_at))
-        for article_id, name in conn.execute(stmt):
-            found.setdefault(article_id, []).append(name)
-    return found
 
 
 def outlet_options(location: str) -> pd.DataFrame:

@@ -15,6 +15,11 @@ Tables
   daily_counts    rollup kept up to date at every write: articles per UTC day of publication,
                   language and topic (topic '*' = all articles), so charts never scan articles
   feed_daily_counts  rollup: articles each feed carried, per UTC day of publication
+  stories         one row per story (articles from several outlets reporting one event; see
+                  stories.py): first and last seen, headline, counts, outlets, topics;
+                  articles.story_id points here (NULL until the story step has run)
+  story_topics    which topics a story carries (the union of its articles'), for counting
+  daily_story_counts  rollup: stories per UTC day of their first article and topic ('*' = all)
 """
 
 from __future__ import annotations
@@ -103,7 +108,9 @@ articles = Table(
     Column("language", String(8), nullable=False),
     Column("source_id", String(64), nullable=False),           # the first feed that brought it
     Column("first_seen", UTCDateTime, nullable=False),
+    Column("story_id", String(64)),                             # added by migration 3
     Index("ix_articles_published", "published"),
+    Index("ix_articles_story", "story_id"),
     Index("ix_articles_source_published", "source_id", "published"),
 )
 
@@ -138,6 +145,7 @@ poll_runs = Table(
 
 
 ALL_TOPICS = "*"  # the daily_counts row that counts every article, tagged or not
+ANY_TOPIC = "+"   # the daily_story_counts row that counts stories carrying at least one topic
 
 daily_counts = Table(
     "daily_counts", metadata,
@@ -156,7 +164,38 @@ feed_daily_counts = Table(
 )
 
 
+stories = Table(
+    "stories", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("first_seen", UTCDateTime, nullable=False),          # the earliest article's publication
+    Column("last_seen", UTCDateTime, nullable=False),
+    Column("headline", Text, nullable=False),
+    Column("articles", Integer, nullable=False),
+    Column("outlets", Integer, nullable=False),
+    Column("outlet_names", Text, nullable=False, default=""),   # '; '-joined feed names
+    Column("topics", Text, nullable=False, default=""),         # ';'-joined topic ids
+    Index("ix_stories_first_seen", "first_seen"),
+)
+
+story_topics = Table(
+    "story_topics", metadata,
+    Column("story_id", String(64), primary_key=True),
+    Column("topic", String(64), primary_key=True),
+    Column("first_seen", UTCDateTime, nullable=False),
+    Index("ix_story_topics_topic_first_seen", "topic", "first_seen"),
+)
+
+daily_story_counts = Table(
+    "daily_story_counts", metadata,
+    Column("day", Date, primary_key=True),
+    Column("topic", String(64), primary_key=True),
+    Column("stories", Integer, nullable=False),
+)
+
+
 def _m1_initial(conn: Connection) -> None:
+    # Version 1's articles table had no story_id; new databases get it now and
+    # migration 3 adds it only where it is missing.
     for table in (meta, feeds, articles, article_topics, sightings, poll_runs):
         table.create(conn, checkfirst=True)
     conn.execute(meta.insert().values(key="data_version", value="0"))
@@ -191,10 +230,22 @@ def _m2_rollups(conn: Connection) -> None:
     rebuild_rollups(conn)
 
 
+def _m3_stories(conn: Connection) -> None:
+    from sqlalchemy import inspect, text
+
+    if "story_id" not in {c["name"] for c in inspect(conn).get_columns("articles")}:
+        conn.execute(text("ALTER TABLE articles ADD COLUMN story_id VARCHAR(64)"))
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_articles_story ON articles (story_id)"))
+    for table in (stories, story_topics, daily_story_counts):
+        table.create(conn, checkfirst=True)
+    # Every existing article is pending; the next poll (or `tracker stories`) clusters them.
+
+
 # Numbered migrations: append, never edit one that has shipped.
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial schema", _m1_initial),
     (2, "daily rollups for charts and counts", _m2_rollups),
+    (3, "stories", _m3_stories),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -272,6 +272,7 @@ class Store:
                     if topic_rows:
                         conn.execute(article_topics.insert(), topic_rows)
                     rollups.add_daily(conn, counts)
+                    _refresh_stories_of(conn, stale_ids)
                     _bump(conn)
         return checked, changed
 
@@ -283,12 +284,17 @@ class Store:
         cutoff = dt.datetime(before.year, before.month, before.day, tzinfo=dt.UTC)
         old = select(articles.c.id).where(articles.c.published < cutoff)
         with self.transaction() as conn:
+            touched = set(conn.execute(select(func.distinct(articles.c.story_id)).where(
+                articles.c.published < cutoff, articles.c.story_id.is_not(None))).scalars())
             conn.execute(article_topics.delete().where(article_topics.c.article_id.in_(old)))
             conn.execute(sightings.delete().where(sightings.c.article_id.in_(old)))
             deleted = conn.execute(articles.delete().where(articles.c.published < cutoff)).rowcount
             # Rollup days are UTC publication days, so whole days before the cutoff go with them.
             conn.execute(schema.daily_counts.delete().where(schema.daily_counts.c.day < before))
             conn.execute(schema.feed_daily_counts.delete().where(schema.feed_daily_counts.c.day < before))
+            from tracker import store_stories  # stories build on the store, not the other way round
+
+            store_stories.rebuild(conn, touched)
             _bump(conn)
         return int(deleted or 0)
 
@@ -388,6 +394,17 @@ def _insert_sightings(conn: Connection, feed_id: str, published: dict[str, dt.da
     stmt = _insert(conn, sightings).on_conflict_do_nothing().returning(sightings.c.article_id)
     new = conn.execute(stmt, [{"article_id": i, "feed_id": feed_id, "seen_at": now} for i in published]).scalars()
     rollups.add_feed_daily(conn, Counter((published[i].astimezone(dt.UTC).date(), feed_id) for i in new))
+
+
+def _refresh_stories_of(conn: Connection, article_ids: list[str]) -> None:
+    """After articles' topics changed, their stories' topics (the union) change too."""
+    from tracker import store_stories  # stories build on the store, not the other way round
+
+    touched: set[str] = set()
+    for start in range(0, len(article_ids), BATCH):
+        touched.update(conn.execute(select(func.distinct(articles.c.story_id)).where(
+            articles.c.id.in_(article_ids[start:start + BATCH]), articles.c.story_id.is_not(None))).scalars())
+    store_stories.rebuild(conn, touched)
 
 
 def describe_error(exc: BaseException) -> str:

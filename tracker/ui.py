@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from tracker import config, milestones, queries, topics, urlstate
+from tracker import charts, config, index, milestones, queries, story_queries, topics, urlstate
 from tracker.errors import TrackerError
 from tracker.queries import Filters
 from tracker.store import open_store
@@ -71,15 +71,25 @@ def style() -> tuple[dict[str, str], dict[str, str], dt.date, str]:
     return topic_style(path, os.path.getmtime(path) if os.path.exists(path) else 0.0)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def cached(name: str, location: str, version: int, *args: Any, **kwargs: Any) -> Any:
-    """Run queries.<name>(location, *args) once per data version."""
-    return getattr(queries, name)(location, *args, **kwargs)
+_READERS = {"queries": queries, "story_queries": story_queries}
+
+
+@st.cache_data(max_entries=96, show_spinner=False)
+def cached(module: str, name: str, location: str, version: int, *args: Any, **kwargs: Any) -> Any:
+    """Run <module>.<name>(location, *args) once per data version of the store."""
+    return getattr(_READERS[module], name)(location, *args, **kwargs)
 
 
 def read(name: str, *args: Any, **kwargs: Any) -> Any:
+    """A cached read from tracker.queries for this run's database."""
     ctx = context()
-    return cached(name, ctx.db.location, ctx.version, *args, **kwargs)
+    return cached("queries", name, ctx.db.location, ctx.version, *args, **kwargs)
+
+
+def read_stories(name: str, *args: Any, **kwargs: Any) -> Any:
+    """A cached read from tracker.story_queries for this run's database."""
+    ctx = context()
+    return cached("story_queries", name, ctx.db.location, ctx.version, *args, **kwargs)
 
 
 @st.cache_data(max_entries=2, show_spinner=False)
@@ -155,10 +165,17 @@ def _today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
-def _load_url_once(ctx: Context, outlet_ids: list[str], languages: list[str]) -> None:
-    """On a session's first run, the URL decides the filters (with notes on what was ignored)."""
-    if "_tt_widgets" in st.session_state:
+def _current_params() -> dict[str, str]:
+    return {k: st.query_params.get(k) or "" for k in st.query_params}
+
+
+def _load_url(ctx: Context, outlet_ids: list[str], languages: list[str]) -> None:
+    """The URL decides the filters on a session's first run, and whenever a link inside the app
+    brings new query parameters (an empty URL after a page switch keeps the filters)."""
+    current = _current_params()
+    if "_tt_widgets" in st.session_state and (not current or current == st.session_state.get("_tt_url")):
         return
+    st.session_state.pop("_tt_widgets_page", None)  # make the widgets take the URL's values
     params = {k: st.query_params.get_all(k) for k in st.query_params}
     view, notes = urlstate.parse_params(params, topic_ids=ctx.labels, source_ids=outlet_ids,
                                         languages=languages, today=_today())
@@ -191,10 +208,10 @@ def _remember_widgets() -> None:
 
 def sidebar(ctx: Context) -> urlstate.ViewState:
     """Draw the shared filters; return the view they describe and write it into the URL."""
-    outlets = cached("outlet_options", ctx.db.location, ctx.version)
+    outlets = cached("queries", "outlet_options", ctx.db.location, ctx.version)
     outlet_names = dict(zip(outlets["id"], outlets["name"], strict=True))
-    languages = cached("language_options", ctx.db.location, ctx.version)
-    _load_url_once(ctx, list(outlet_names), languages)
+    languages = cached("queries", "language_options", ctx.db.location, ctx.version)
+    _load_url(ctx, list(outlet_names), languages)
     _restore_widgets()
     presets = {"7d": "Last 7 days", "30d": "Last 30 days", "90d": "Last 90 days", "1y": "Last year",
                "all": "All time", urlstate.CUSTOM: "Custom range"}
@@ -224,8 +241,9 @@ def sidebar(ctx: Context) -> urlstate.ViewState:
                                       sources=tuple(source_ids), language=language or None,
                                       text=text.strip()), preset)
     wanted = urlstate.to_params(view)
-    if {k: st.query_params.get(k) for k in st.query_params} != wanted:
+    if _current_params() != wanted:
         st.query_params.from_dict(wanted)
+    st.session_state["_tt_url"] = wanted
     return view
 
 
@@ -340,8 +358,12 @@ def previous_summary(filters: Filters) -> dict[str, Any] | None:
     return read("window_summary", previous) if previous else None
 
 
-def headline_metrics(summary: dict[str, Any], previous: dict[str, Any] | None, labels: dict[str, str]) -> None:
-    """Articles, outlets and per-topic counts, each with its change against the previous window."""
+def headline_metrics(summary: dict[str, Any], previous: dict[str, Any] | None, labels: dict[str, str],
+                     selected: tuple[str, ...] = ()) -> None:
+    """Articles, outlets and per-topic counts (the selected topics, or all), each with its change
+    against the previous window of the same length."""
+    if selected:
+        labels = {t: labels[t] for t in selected if t in labels}
     def delta(key: str, topic: str | None = None) -> int | None:
         if previous is None:
             return None
@@ -360,8 +382,6 @@ def headline_metrics(summary: dict[str, Any], previous: dict[str, Any] | None, l
 
 
 def default_bucket(filters: Filters) -> str:
-    from tracker import charts
-
     first = filters.since
     if first is None:
         earliest, _ = read("published_span")
@@ -391,12 +411,6 @@ def headline_list(frame: pd.DataFrame, labels: dict[str, str]) -> None:
 TIMELINE_LIMIT = 3000
 
 
-def timeline_note(shown: int, total: int) -> None:
-    if total > shown:
-        st.caption(f"Showing the newest {shown:,} of {total:,} tagged stories; narrow the dates or topics "
-                   "to see the rest.")
-
-
 def selected_ids(event: Any) -> tuple[str, ...]:
     """Article ids of the markers selected on a plotly chart (they ride along as customdata)."""
     try:
@@ -411,6 +425,55 @@ def selected_ids(event: Any) -> tuple[str, ...]:
         if isinstance(value, str) and value not in ids:
             ids.append(value)
     return tuple(ids)
+
+
+# --- overview: frequency, index, spikes ----------------------------------------------------------
+
+UNITS = ("stories", "articles")
+FREQUENCY_NOTE = ("Share (the default) divides by everything collected in the same period, so a growing feed "
+                  "list does not look like a growing crisis. Stories count an event once however many outlets "
+                  "carried it. An item can carry several topics, so bars can add up to more than 100 %.")
+INDEX_METHOD = (
+    "**How the index works.** For each topic, the share of each day's stories that carry it, summed over a "
+    "trailing 7 days (topic stories ÷ all stories), then rebased so that its mean over the window shown is "
+    "100. A reading of 200 means the topic takes twice its usual share of coverage. It measures coverage in "
+    "the feeds collected, not risk itself. Spikes (▲) are days when a topic's daily share rises far above its "
+    "median of the previous 30 days (robust z-score ≥ 3.5, at least 2×, and at least 5 stories).")
+INDEX_DOCS = f"{config.HOMEPAGE}/blob/main/docs/index.md"
+
+
+def frequency_counts(filters: Filters, bucket: str, unit: str) -> pd.DataFrame:
+    """Topic counts per bucket with shares, in stories or in articles."""
+    if unit == "stories":
+        daily = read_stories("story_counts_by_day", filters).rename(columns={"stories": "articles"})
+        daily = daily[daily["topic"] != index.TOTAL]
+        totals = read_stories("story_totals_by_day", filters).rename(columns={"stories": "articles"})
+    else:
+        daily, totals = read("topic_counts_by_day", filters), read("totals_by_day", filters)
+    return charts.bucket_counts(daily, totals, bucket)
+
+
+def index_method() -> None:
+    with st.expander("How the index is computed, and its limits"):
+        st.markdown(INDEX_METHOD)
+        st.markdown(f"The full method and its limits: [docs/index.md]({INDEX_DOCS}).")
+
+
+def spike_list(spikes: pd.DataFrame, labels: dict[str, str], *, limit: int = 10) -> None:
+    """Each spike as a sentence, with the stories behind it a click away."""
+    if spikes.empty:
+        st.caption("No spikes in this window: no topic rose far above its recent baseline.")
+        return
+    st.markdown(f"**Spikes** ({len(spikes)} in this window; newest first)")
+    for row in spikes.head(limit).to_dict("records"):
+        sentence = index.describe_spike(pd.Series(row), labels.get(row["topic"], row["topic"]))
+        with st.expander(sentence):
+            behind = read_stories("stories_on", row["topic"], row["day"])
+            for story in behind.itertuples():
+                st.markdown(f"- {md_escape(story.headline)} · {md_escape(story.outlet_names)}")
+            day = pd.Timestamp(row["day"]).date().isoformat()
+            st.page_link("pages/articles.py", label="See these articles", icon="📰",
+                         query_params={"topics": row["topic"], "from": day, "to": day})
 
 
 # --- articles table ---------------------------------------------------------------------------
@@ -428,6 +491,7 @@ def article_table(frame: pd.DataFrame, labels: dict[str, str]) -> None:
         "topics": [topic_names(t, labels) for t in frame["topics"]],
         "matched terms": frame["terms"],
         "language": frame["language"],
+        "story": frame["story_id"],
     })
     st.dataframe(shown, hide_index=True, column_config={
         "published": st.column_config.DatetimeColumn("Published (UTC)", format="YYYY-MM-DD HH:mm"),
@@ -451,8 +515,8 @@ def page_caption(total: int, page: int, page_size: int, shown: int) -> str:
     return f"{total:,} matching articles, newest first; showing {first:,}–{first + shown - 1:,}."
 
 
-def csv_name(filters: Filters) -> str:
-    parts = ["tension-tracker", *filters.topics]
+def csv_name(filters: Filters, kind: str = "articles") -> str:
+    parts = ["tension-tracker", kind, *filters.topics]
     if filters.since:
         parts.append(f"from-{filters.since}")
     if filters.until:

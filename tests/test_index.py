@@ -1,0 +1,132 @@
+"""The tension index and its spikes, on series small enough to check by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tracker.index import INDEX_COLUMNS, SPIKE_COLUMNS, TOTAL, daily_index, describe_spike, find_spikes
+
+
+def _days(n: int, start: str = "2024-01-01") -> pd.DatetimeIndex:
+    return pd.date_range(start, periods=n, freq="D", tz="UTC")
+
+
+def _frames(totals: list[int], **topics: list[int]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    days = _days(len(totals))
+    counts = pd.DataFrame([{"day": d, "topic": topic, "stories": n}
+                           for topic, values in topics.items() for d, n in zip(days, values, strict=True)],
+                          columns=["day", "topic", "stories"])
+    return counts, pd.DataFrame({"day": days, "stories": totals})
+
+
+def _topic(frame: pd.DataFrame, topic: str, column: str) -> list[float]:
+    return frame.loc[frame["topic"] == topic, column].tolist()
+
+
+def test_smoothing_is_a_ratio_of_sums_over_the_trailing_window() -> None:
+    counts, totals = _frames([10, 0, 30], taiwan=[2, 0, 3])
+    frame = daily_index(counts, totals, smoothing_days=2)
+    assert list(frame.columns) == INDEX_COLUMNS
+    # day 1: 2/10; day 2: (2+0)/(10+0); day 3: (0+3)/(0+30). Mean 1/6, so the index is share * 600.
+    assert _topic(frame, "taiwan", "share") == pytest.approx([0.2, 0.2, 0.1])
+    assert _topic(frame, "taiwan", "index") == pytest.approx([120.0, 120.0, 60.0])
+    assert _topic(frame, "taiwan", "stories") == [2, 0, 3]
+    assert _topic(frame, "taiwan", "total") == [10, 0, 30]
+
+
+def test_days_without_rows_are_filled_with_zero() -> None:
+    counts = pd.DataFrame({"day": pd.to_datetime(["2024-03-01", "2024-03-04"], utc=True),
+                           "topic": ["taiwan", "taiwan"], "stories": [1, 1]})
+    totals = pd.DataFrame({"day": pd.to_datetime(["2024-03-01", "2024-03-03", "2024-03-04"], utc=True),
+                           "stories": [4, 2, 4]})
+    frame = daily_index(counts, totals, smoothing_days=1)
+    assert frame["day"].nunique() == 4
+    assert _topic(frame, "taiwan", "stories") == [1, 0, 0, 1]
+    assert _topic(frame, "taiwan", "total") == [4, 0, 2, 4]
+    share = _topic(frame, "taiwan", "share")
+    assert math.isnan(share[1]) and share[2] == 0.0  # no story at all that day: no share
+
+
+def test_rebased_mean_over_the_base_period_is_100() -> None:
+    rng = np.random.default_rng(7)
+    totals = rng.integers(50, 150, 40).tolist()
+    counts, frame_totals = _frames(totals, taiwan=[int(t * 0.1) + int(rng.integers(0, 5)) for t in totals])
+    whole = daily_index(counts, frame_totals)
+    assert whole.loc[whole["topic"] == "taiwan", "index"].mean() == pytest.approx(100.0)
+    base = (dt.date(2024, 1, 10), dt.date(2024, 1, 20))
+    framed = daily_index(counts, frame_totals, base=base)
+    in_base = framed[(framed["topic"] == "taiwan") & framed["day"].dt.date.between(*base)]
+    assert in_base["index"].mean() == pytest.approx(100.0)
+    with pytest.raises(ValueError, match="starts after it ends"):
+        daily_index(counts, frame_totals, base=(base[1], base[0]))
+    with pytest.raises(ValueError, match="holds no day"):
+        daily_index(counts, frame_totals, base=(dt.date(2020, 1, 1), dt.date(2020, 2, 1)))
+
+
+def test_total_is_given_or_derived_from_the_topics() -> None:
+    counts, totals = _frames([10, 10], taiwan=[6, 2], talks=[6, 1])
+    derived = daily_index(counts, totals, smoothing_days=1)
+    assert _topic(derived, TOTAL, "stories") == [10, 3]  # 6 + 6 capped at the day's 10 stories
+    given = pd.concat([counts, pd.DataFrame({"day": _days(2), "topic": TOTAL, "stories": [7, 2]})])
+    assert _topic(daily_index(given, totals, smoothing_days=1), TOTAL, "stories") == [7, 2]
+
+
+def test_edge_cases_empty_single_day_zero_totals() -> None:
+    empty = daily_index(pd.DataFrame(columns=["day", "topic", "stories"]), pd.DataFrame(columns=["day", "stories"]))
+    assert empty.empty and list(empty.columns) == INDEX_COLUMNS
+    assert find_spikes(empty).empty and list(find_spikes(empty).columns) == SPIKE_COLUMNS
+    one = daily_index(*_frames([5], taiwan=[2]))
+    assert _topic(one, "taiwan", "index") == [100.0]
+    assert find_spikes(one).empty
+    zero = daily_index(*_frames([0, 0, 0], taiwan=[0, 0, 0]))
+    assert zero["index"].isna().all()
+    assert find_spikes(zero).empty
+    never = daily_index(*_frames([5, 5], taiwan=[0, 0]))
+    assert never.loc[never["topic"] == "taiwan", "index"].isna().all()  # no base to rebase on
+    with pytest.raises(ValueError):
+        daily_index(*_frames([5], taiwan=[1]), smoothing_days=0)
+
+
+def _spiky() -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    n = 90
+    taiwan = (10 + rng.integers(-2, 3, n)).tolist()
+    taiwan[70] = 40
+    talks = (5 + rng.integers(-1, 2, n)).tolist()
+    return daily_index(*_frames([200] * n, taiwan=taiwan, talks=talks), smoothing_days=1)
+
+
+def test_a_known_spike_is_found_and_nothing_else() -> None:
+    spikes = find_spikes(_spiky())
+    spike_day = _days(90)[70]
+    assert list(spikes.columns) == SPIKE_COLUMNS
+    assert set(zip(spikes["day"], spikes["topic"], strict=True)) == {(spike_day, "taiwan"), (spike_day, TOTAL)}
+    row = spikes[spikes["topic"] == "taiwan"].iloc[0]
+    assert row["stories"] == 40 and row["ratio"] > 3.5 and row["z"] > 3.5
+    assert describe_spike(row, "Taiwan") == \
+        f"Taiwan coverage {row['ratio']:.1f}x its 30-day baseline on 2024-03-11, 40 stories"
+
+
+def test_quiet_days_and_flat_baselines() -> None:
+    # A topic with no stories for a month, then 2: too few stories to count, but a spike at min_stories=1.
+    quiet = daily_index(*_frames([100] * 40, rare=[0] * 39 + [2], common=[10] * 40), smoothing_days=1)
+    assert find_spikes(quiet)[lambda f: f["topic"] == "rare"].empty
+    rare = find_spikes(quiet, min_stories=1)[lambda f: f["topic"] == "rare"].iloc[0]
+    assert rare["ratio"] == math.inf
+    assert describe_spike(rare, "Rare") == \
+        "Rare coverage up from nothing in its 30-day baseline on 2024-02-09, 2 stories"
+    # A perfectly flat baseline has MAD 0: the floor keeps z finite, and one more story is no spike.
+    flat = daily_index(*_frames([100] * 40, taiwan=[10] * 39 + [11]), smoothing_days=1)
+    assert find_spikes(flat).empty
+    jump = find_spikes(daily_index(*_frames([100] * 40, taiwan=[10] * 39 + [25]), smoothing_days=1))
+    assert np.isfinite(jump["z"]).all() and set(jump["topic"]) == {"taiwan", TOTAL}
+
+
+def test_describe_spike_counts_one_story() -> None:
+    row = pd.Series({"day": pd.Timestamp("2021-10-04", tz="UTC"), "ratio": 3.44, "stories": 1, "window_days": 14})
+    assert describe_spike(row, "Taiwan") == "Taiwan coverage 3.4x its 14-day baseline on 2021-10-04, 1 story"

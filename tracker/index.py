@@ -1,0 +1,154 @@
+"""The tension index and its spikes: pure functions over pandas frames.
+
+In the manner of the Caldara–Iacoviello geopolitical risk index: for each topic, the share of the day's
+stories that carry it, smoothed over a trailing window and rebased so that its mean over a base period
+is 100. A reading of 200 means the topic takes twice its usual share of coverage, whatever the number
+of feeds collected that day. See docs/index.md for the method and its limits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["INDEX_COLUMNS", "SPIKE_COLUMNS", "TOTAL", "daily_index", "describe_spike", "find_spikes"]
+
+TOTAL = "total"
+INDEX_COLUMNS = ["day", "topic", "stories", "total", "share", "index"]
+SPIKE_COLUMNS = ["day", "topic", "index", "baseline", "ratio", "z", "stories", "window_days"]
+
+# Robust z-scores divide by the spread of the baseline (1.4826 * MAD estimates a standard deviation).
+# A flat baseline has MAD 0 and would turn any rise into an infinite z, so the spread is floored at a
+# tenth of the baseline and at MIN_SPREAD index points (5 % of the base-period mean of 100).
+_MAD_TO_SD = 1.4826
+MIN_SPREAD = 5.0
+RELATIVE_SPREAD = 0.1
+
+
+def _utc_days(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values, utc=True).dt.floor("D")
+
+
+def _empty_index() -> pd.DataFrame:
+    return pd.DataFrame({"day": pd.Series(dtype="datetime64[ns, UTC]"), "topic": pd.Series(dtype=object),
+                         "stories": pd.Series(dtype="int64"), "total": pd.Series(dtype="int64"),
+                         "share": pd.Series(dtype="float64"), "index": pd.Series(dtype="float64")})
+
+
+def _base_mask(days: pd.DatetimeIndex, base: tuple[dt.date, dt.date] | None) -> np.ndarray:
+    if base is None:
+        return np.ones(len(days), dtype=bool)
+    start, end = base
+    if start > end:
+        raise ValueError(f"base period starts after it ends: {start} > {end}")
+    dates = days.date
+    mask = (dates >= start) & (dates <= end)
+    if not mask.any():
+        raise ValueError(f"base period {start}..{end} holds no day of the data")
+    return np.asarray(mask)
+
+
+def daily_index(topic_counts: pd.DataFrame, totals: pd.DataFrame, *, smoothing_days: int = 7,
+                base: tuple[dt.date, dt.date] | None = None) -> pd.DataFrame:
+    """The tension index per topic and day.
+
+    ``topic_counts``: day (UTC), topic, stories (stories carrying the topic that day). A row with topic
+    ``TOTAL`` gives the stories carrying any topic; without one it is the sum over topics, capped at
+    the day's total (an overcount when stories carry several topics). ``totals``: day, stories (all
+    stories collected that day, tagged or not).
+
+    Returns day, topic, stories, total, share, index: one row per topic (and ``TOTAL``) per day from
+    the first to the last day of the data, days without stories filled with 0. ``share`` is the
+    trailing ``smoothing_days`` share: topic stories over all stories summed over the window (a ratio
+    of sums, so a thin day weighs less than a busy one). ``index`` is share rebased to a mean of 100
+    over ``base`` (inclusive dates; default the whole range). Both are NaN where the window holds no
+    story at all, and ``index`` is NaN for a topic that never appears in the base period.
+    """
+    if smoothing_days < 1:
+        raise ValueError(f"smoothing_days must be at least 1, not {smoothing_days}")
+    counts = topic_counts.assign(day=_utc_days(topic_counts["day"]))
+    all_stories = totals.assign(day=_utc_days(totals["day"]))
+    known = pd.concat([counts["day"], all_stories["day"]]).dropna()
+    if known.empty:
+        return _empty_index()
+    days = pd.date_range(known.min(), known.max(), freq="D", name="day")
+    total = all_stories.groupby("day")["stories"].sum().reindex(days, fill_value=0).astype("int64")
+    wide = (counts.pivot_table(index="day", columns="topic", values="stories", aggfunc="sum")
+            .reindex(index=days).fillna(0).astype("int64")) if not counts.empty \
+        else pd.DataFrame(index=days)
+    if TOTAL not in wide.columns:
+        wide[TOTAL] = np.minimum(wide.sum(axis=1).to_numpy(), total.to_numpy())
+    window_topic = wide.rolling(smoothing_days, min_periods=1).sum()
+    window_total = total.rolling(smoothing_days, min_periods=1).sum()
+    share = window_topic.div(window_total.where(window_total > 0), axis=0)
+    base_mean = share[_base_mask(days, base)].mean()
+    index = share.div(base_mean.where(base_mean > 0)) * 100.0
+    frame = pd.DataFrame({
+        "day": np.repeat(days, len(wide.columns)),
+        "topic": np.tile(np.asarray(wide.columns, dtype=object), len(days)),
+        "stories": wide.to_numpy().ravel(),
+        "total": np.repeat(total.to_numpy(), len(wide.columns)),
+        "share": share.to_numpy(dtype="float64").ravel(),
+        "index": index.to_numpy(dtype="float64").ravel(),
+    })
+    return frame.sort_values(["day", "topic"], ignore_index=True)
+
+
+def _mad(window: np.ndarray) -> float:
+    window = window[~np.isnan(window)]
+    return float(np.median(np.abs(window - np.median(window)))) if window.size else np.nan
+
+
+def _topic_spikes(series: pd.DataFrame, window_days: int) -> pd.DataFrame:
+    frame = series.sort_values("day").set_index("day")
+    history = frame["index"].rolling(f"{window_days}D", closed="left", min_periods=max(1, window_days // 3))
+    baseline = history.median()
+    spread = np.maximum.reduce([history.apply(_mad, raw=True).fillna(0.0).to_numpy(),
+                                RELATIVE_SPREAD * baseline.fillna(0.0).to_numpy(),
+                                np.full(len(frame), MIN_SPREAD)])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(baseline > 0, frame["index"] / baseline,
+                         np.where(frame["index"] > 0, np.inf, np.nan))
+    return pd.DataFrame({"day": frame.index, "topic": frame["topic"].to_numpy(),
+                         "index": frame["index"].to_numpy(), "baseline": baseline.to_numpy(),
+                         "ratio": ratio, "z": (frame["index"] - baseline).to_numpy() / (_MAD_TO_SD * spread),
+                         "stories": frame["stories"].to_numpy()})
+
+
+def find_spikes(index: pd.DataFrame, *, window_days: int = 30, z: float = 3.5, min_stories: int = 5,
+                ratio: float = 2.0) -> pd.DataFrame:
+    """Days where a topic's index rises far above its trailing baseline.
+
+    ``index``: the frame of ``daily_index``. The baseline is the median index over the previous
+    ``window_days`` days (the day itself excluded; at least a third of the window must have data).
+    A spike needs all of: a robust z-score ``(index - baseline) / (1.4826 * MAD)`` of at least ``z``
+    (the MAD floored at a tenth of the baseline and at ``MIN_SPREAD`` points, so a flat baseline
+    does not make one story an infinite z), ``index / baseline`` of at least ``ratio`` (infinite when
+    the baseline is 0), and at least ``min_stories`` stories that day, so quiet days do not trigger.
+
+    Returns day, topic, index, baseline, ratio, z, stories, window_days, ordered by day and topic.
+    """
+    if window_days < 1:
+        raise ValueError(f"window_days must be at least 1, not {window_days}")
+    if index.empty:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
+            SPIKE_COLUMNS, ["datetime64[ns, UTC]", object, "float64", "float64", "float64", "float64",
+                            "int64", "int64"], strict=True)})
+    scored = pd.concat([_topic_spikes(group, window_days)
+                        for _, group in index.groupby("topic", sort=True)], ignore_index=True)
+    hits = scored[(scored["z"] >= z) & (scored["ratio"] >= ratio) & (scored["stories"] >= min_stories)]
+    return (hits.assign(window_days=window_days).sort_values(["day", "topic"], ignore_index=True)
+            [SPIKE_COLUMNS])
+
+
+def describe_spike(row: pd.Series, label: str) -> str:
+    """One line for a spike row, e.g. "Taiwan coverage 3.4x its 30-day baseline on 2021-10-04, 12 stories"."""
+    stories = int(row["stories"])
+    count = f"{stories} {'story' if stories == 1 else 'stories'}"
+    day = pd.Timestamp(row["day"]).strftime("%Y-%m-%d")
+    window = int(row["window_days"]) if "window_days" in row else 30
+    if not np.isfinite(row["ratio"]):
+        return f"{label} coverage up from nothing in its {window}-day baseline on {day}, {count}"
+    return f"{label} coverage {row['ratio']:.1f}x its {window}-day baseline on {day}, {count}"

@@ -1,0 +1,150 @@
+"""The read side for stories and the tension index: a Filters value in, DataFrames out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Select, and_, func, select
+
+from tracker import index
+from tracker.queries import Filters, _day_start, _utc, article_conditions, uses_rollups
+from tracker.schema import ALL_TOPICS, ANY_TOPIC, articles, daily_story_counts, story_topics
+from tracker.schema import stories as stories_table
+from tracker.store import Store
+
+STORY_COLUMNS = ["id", "first_seen", "last_seen", "headline", "articles", "outlets", "outlet_names", "topics"]
+# Shaped like charts.timeline_figure wants: published = the story's first article, title = its headline.
+POINT_COLUMNS = ["id", "published", "topic", "title", "outlets", "outlet_names", "articles"]
+
+
+def _story_conditions(filters: Filters, first_seen: Any) -> list[Any]:
+    """Conditions on a stories-like table: its first article's day in range, and (when the
+    article-level filters are set) at least one member article matching them."""
+    conds: list[Any] = []
+    if filters.since:
+        conds.append(first_seen >= _day_start(filters.since))
+    if filters.until:
+        conds.append(first_seen < _day_start(filters.until) + pd.Timedelta(days=1).to_pytimedelta())
+    member = article_conditions(Filters(sources=filters.sources, language=filters.language, text=filters.text))
+    if member:
+        conds.append(stories_table.c.id.in_(select(articles.c.story_id).where(and_(*member))))
+    return conds
+
+
+def _with_topics(stmt: Select[Any], filters: Filters) -> Select[Any]:
+    if filters.topics:
+        stmt = stmt.where(stories_table.c.id.in_(
+            select(story_topics.c.story_id).where(story_topics.c.topic.in_(filters.topics))))
+    return stmt
+
+
+def story_points(location: str, filters: Filters, *, limit: int = 3000) -> tuple[pd.DataFrame, int]:
+    """One row per (story, topic) for tagged stories, newest first, at most ``limit``; and the total.
+
+    ``outlets`` counts the feeds that carried any of the story's articles.
+    """
+    source = story_topics.join(stories_table, stories_table.c.id == story_topics.c.story_id)
+    conds = _story_conditions(filters, story_topics.c.first_seen)
+    if filters.topics:
+        conds.append(story_topics.c.topic.in_(filters.topics))
+    stmt = (select(stories_table.c.id, stories_table.c.first_seen, story_topics.c.topic, stories_table.c.headline,
+                   stories_table.c.outlets, stories_table.c.outlet_names, stories_table.c.articles)
+            .select_from(source).where(*conds)
+            .order_by(story_topics.c.first_seen.desc(), stories_table.c.id, story_topics.c.topic).limit(limit))
+    with Store(location).transaction(write=False) as conn:
+        total = conn.execute(select(func.count()).select_from(source).where(*conds)).scalar() or 0
+        rows = conn.execute(stmt).all()
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=POINT_COLUMNS)
+    return _utc(frame, "published"), int(total)
+
+
+def stories_frame(location: str, filters: Filters = Filters(), *, ids: tuple[str, ...] = (),
+                  limit: int | None = None) -> pd.DataFrame:
+    """Stories matching the filters (or exactly ``ids``), newest first."""
+    stmt = select(*[stories_table.c[c] for c in STORY_COLUMNS]).where(
+        *_story_conditions(filters, stories_table.c.first_seen))
+    stmt = _with_topics(stmt, filters).order_by(stories_table.c.first_seen.desc(), stories_table.c.id)
+    if ids:
+        stmt = stmt.where(stories_table.c.id.in_(ids))
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    with Store(location).transaction(write=False) as conn:
+        rows = conn.execute(stmt).all()
+    return _utc(pd.DataFrame([tuple(r) for r in rows], columns=STORY_COLUMNS), "first_seen", "last_seen")
+
+
+def story_counts_by_day(location: str, filters: Filters) -> pd.DataFrame:
+    """Stories per topic per UTC day of their first article: columns day, topic, stories.
+
+    Also a row per day with topic index.TOTAL: the stories carrying any topic.
+    """
+    if uses_rollups(filters) and not filters.language:
+        stmt = (select(daily_story_counts.c.day, daily_story_counts.c.topic, daily_story_counts.c.stories)
+                .where(daily_story_counts.c.topic != ALL_TOPICS, *_day_range(filters)))
+        if filters.topics:
+            stmt = stmt.where(daily_story_counts.c.topic.in_((*filters.topics, ANY_TOPIC)))
+    else:
+        day = func.date(story_topics.c.first_seen)
+        stmt = (select(day, story_topics.c.topic, func.count())
+                .select_from(story_topics.join(stories_table, stories_table.c.id == story_topics.c.story_id))
+                .where(*_story_conditions(filters, story_topics.c.first_seen))
+                .group_by(day, story_topics.c.topic))
+        if filters.topics:
+            stmt = stmt.where(story_topics.c.topic.in_(filters.topics))
+    with Store(location).transaction(write=False) as conn:
+        frame = pd.DataFrame([tuple(r) for r in conn.execute(stmt)], columns=["day", "topic", "stories"])
+    frame["topic"] = frame["topic"].replace({ANY_TOPIC: index.TOTAL})
+    frame["stories"] = frame["stories"].astype(int)
+    return _utc(frame, "day").sort_values(["day", "topic"], ignore_index=True)
+
+
+def story_totals_by_day(location: str, filters: Filters) -> pd.DataFrame:
+    """All stories per UTC day of their first article (the topic filter aside): columns day, stories."""
+    if uses_rollups(filters) and not filters.language:
+        stmt = (select(daily_story_counts.c.day, daily_story_counts.c.stories)
+                .where(daily_story_counts.c.topic == ALL_TOPICS, *_day_range(filters)))
+    else:
+        day = func.date(stories_table.c.first_seen)
+        stmt = (select(day, func.count()).where(*_story_conditions(filters.without_topics(),
+                                                                  stories_table.c.first_seen)).group_by(day))
+    with Store(location).transaction(write=False) as conn:
+        frame = pd.DataFrame([tuple(r) for r in conn.execute(stmt)], columns=["day", "stories"])
+    frame["stories"] = frame["stories"].astype(int)
+    return _utc(frame, "day").sort_values("day", ignore_index=True)
+
+
+def _day_range(filters: Filters) -> list[Any]:
+    conds: list[Any] = []
+    if filters.since:
+        conds.append(daily_story_counts.c.day >= filters.since)
+    if filters.until:
+        conds.append(daily_story_counts.c.day <= filters.until)
+    return conds
+
+
+def tension_index(location: str, filters: Filters, *, smoothing_days: int = 7) -> pd.DataFrame:
+    """The daily index per topic (see index.daily_index), rebased over the filtered window."""
+    return index.daily_index(story_counts_by_day(location, filters), story_totals_by_day(location, filters),
+                             smoothing_days=smoothing_days)
+
+
+def spikes(location: str, filters: Filters) -> pd.DataFrame:
+    """Spike days per topic in the filtered window: a day's share of stories against its
+    trailing 30-day baseline (unsmoothed, so a burst is dated to its day)."""
+    daily = tension_index(location, filters, smoothing_days=1)
+    found = index.find_spikes(daily[daily["topic"] != index.TOTAL])
+    return found.sort_values("day", ascending=False, ignore_index=True)
+
+
+def stories_on(location: str, topic: str, day: pd.Timestamp, *, limit: int = 20) -> pd.DataFrame:
+    """The stories behind a spike: those carrying ``topic`` whose first article fell on ``day``."""
+    start = pd.Timestamp(day).tz_convert("UTC").floor("D").to_pydatetime()
+    end = start + pd.Timedelta(days=1).to_pytimedelta()
+    stmt = (select(*[stories_table.c[c] for c in STORY_COLUMNS])
+            .select_from(stories_table.join(story_topics, story_topics.c.story_id == stories_table.c.id))
+            .where(story_topics.c.topic == topic, story_topics.c.first_seen >= start, story_topics.c.first_seen < end)
+            .order_by(stories_table.c.outlets.desc(), stories_table.c.first_seen).limit(limit))
+    with Store(location).transaction(write=False) as conn:
+        rows = conn.execute(stmt).all()
+    return _utc(pd.DataFrame([tuple(r) for r in rows], columns=STORY_COLUMNS), "first_seen", "last_seen")
