@@ -7,21 +7,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tracker import poller
-from tracker.config import Settings
-from tracker.store import open_store
-
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGES = ["pages/overview.py", "pages/timeline.py", "pages/articles.py", "pages/feeds.py"]
-
-
-@pytest.fixture(scope="session")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The real demo store, built once through the real pipeline."""
-    location = str(tmp_path_factory.mktemp("demo") / "demo.sqlite")
-    report = poller.build_demo(open_store(location), settings=Settings(db=location))
-    assert report.errors == 0
-    return location
 
 
 def run_app(monkeypatch: pytest.MonkeyPatch, db: str, page: str | None = None,

@@ -34,3 +34,16 @@ def shared_dir(variable: str) -> Path:
     if not path.is_dir():
         pytest.skip(f"{variable}={value} is not a folder")
     return path
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The real demo store, built once per test session through the real pipeline."""
+    from tracker import poller
+    from tracker.config import Settings
+    from tracker.store import open_store
+
+    location = str(tmp_path_factory.mktemp("demo") / "demo.sqlite")
+    report = poller.build_demo(open_store(location), settings=Settings(db=location))
+    assert report.errors == 0
+    return location

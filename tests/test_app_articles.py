@@ -11,7 +11,7 @@ import pytest
 from tracker import export, queries
 from tracker.queries import Filters
 
-from .apptest import DownloadSpy, demo_db, run_app, url_params  # noqa: F401  (demo_db is a fixture)
+from .apptest import DownloadSpy, run_app, url_params
 
 PAGE = "pages/articles.py"
 

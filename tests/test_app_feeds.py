@@ -6,7 +6,7 @@ import pytest
 
 from tracker import queries
 
-from .apptest import demo_db, run_app  # noqa: F401  (demo_db is a fixture)
+from .apptest import run_app
 
 PAGE = "pages/feeds.py"
 

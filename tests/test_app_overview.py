@@ -9,7 +9,7 @@ import pytest
 from tracker import queries
 from tracker.queries import Filters
 
-from .apptest import PAGES, demo_db, metric, run_app, url_params  # noqa: F401  (demo_db is a fixture)
+from .apptest import PAGES, metric, run_app, url_params
 
 
 @pytest.mark.parametrize("page", PAGES)

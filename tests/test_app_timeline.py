@@ -7,7 +7,7 @@ import pytest
 from tracker import story_queries
 from tracker.queries import Filters
 
-from .apptest import demo_db, run_app  # noqa: F401  (demo_db is a fixture)
+from .apptest import run_app
 
 PAGE = "pages/timeline.py"
 

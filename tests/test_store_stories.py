@@ -16,7 +16,8 @@ DEMO = sources.load_sources(config.DEMO_DIR / "feeds.toml")
 
 def snapshot(db: str) -> tuple[list[tuple], list[tuple]]:
     with sqlite3.connect(db) as conn:
-        stories = conn.execute("SELECT id, first_seen, headline, articles, outlets, topics FROM stories ORDER BY id").fetchall()
+        stories = conn.execute("SELECT id, first_seen, headline, articles, outlets, topics FROM stories "
+                               "ORDER BY id").fetchall()
         members = conn.execute("SELECT id, story_id FROM articles ORDER BY id").fetchall()
     return stories, members
 
