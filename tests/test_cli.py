@@ -106,3 +106,20 @@ def test_errors_go_to_stderr_with_non_zero_exit(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "is a directory" in done.stderr and done.stdout == ""
     assert "Traceback" not in done.stderr
+
+
+def test_explain_names_the_deciding_terms() -> None:
+    result = run("explain", "PLA jets cross the Taiwan Strait median line")
+    assert result.exit_code == 0
+    first = result.output.splitlines()[0]
+    assert first.startswith("Topics:") and "taiwan" in first
+    assert "median line" in result.output
+    unrelated = run("explain", "Local bakery wins bread contest").output
+    assert unrelated.splitlines()[0] == "Topics: (none)"
+
+
+def test_eval_prints_scores_and_speed() -> None:
+    result = run("eval", str(POLL_DATA.parent / "eval_tiny.jsonl"))
+    assert result.exit_code == 0, result.output
+    for expected in ("F1", "micro", "macro", "Language en", "articles/s"):
+        assert expected in result.output

@@ -424,3 +424,45 @@ def retag(force: bool, db: str | None) -> None:
         click.echo(f"checked {checked} articles; topics changed on {changed} (rules version {taxonomy.version})")
 
     _run(body)
+
+
+@main.command("eval")
+@click.argument("labels", type=click.Path(exists=True, dir_okay=False))
+@click.option("--part", type=click.Choice(["all", "tune", "holdout"]), default="all", show_default=True,
+              help="Which part of the labels to score: rules are tuned on 'tune' only; 'holdout' is held back.")
+@click.option("--mistakes", default=20, show_default=True, metavar="N", help="How many mistakes to list.")
+def eval_cmd(labels: str, part: str, mistakes: int) -> None:
+    """Score the topic tagger on labelled items (JSONL with title, summary, language, topics).
+
+    Prints precision, recall and F1 per topic, micro and macro averages, per language, the
+    mistakes (text, expected, got, matched terms) and tagging speed in articles per second.
+
+    \b
+    Example:
+      tracker eval ../shared/eval/labels.jsonl --part holdout
+    """
+    from tracker import evaluate
+
+    settings = Settings.from_env()
+    _run(lambda: click.echo(evaluate.run_eval(labels, part=part, show_mistakes=mistakes,
+                                              taxonomy=topics.load_taxonomy(settings.topics_file))))
+
+
+@main.command()
+@click.argument("text")
+@click.option("--summary", default="", metavar="TEXT", help="A summary to read with the headline.")
+@click.option("-v", "--verbose", is_flag=True, help="Also list topics none of whose terms appear.")
+def explain(text: str, summary: str, verbose: bool) -> None:
+    """Show which rule fired for which topic on a headline (and optional summary).
+
+    \b
+    Example:
+      tracker explain "PLA jets cross the Taiwan Strait median line"
+    """
+    settings = Settings.from_env()
+
+    def body() -> None:
+        taxonomy = topics.load_taxonomy(settings.topics_file)
+        click.echo(topics.format_explanation(topics.explain(taxonomy, text, summary), verbose=verbose))
+
+    _run(body)

@@ -1,0 +1,252 @@
+"""Measure the tagger against labelled items: precision, recall and F1 per topic, per language, and speed.
+
+Labelled items are JSON lines with at least ``id``, ``language``, ``title``, ``summary`` and ``topics``
+(a list of topic ids), and optionally ``unsure`` (a reader noted a reasonable doubt).
+
+Items are split for good by a hash of their id: about 60 % form the tuning part, the rest the held-back
+part. Tune rules on the tuning part only; read the held-back figures to report, not to tune.
+
+    $ tracker eval /path/to/labels.jsonl --part holdout
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tracker.errors import ConfigError
+from tracker.models import TopicMatch
+from tracker.topics import Taxonomy, explain, load_taxonomy, tag
+
+CORE_TOPICS = ("taiwan", "hypersonics", "arms_control", "talks")
+PARTS = ("all", "tune", "holdout")
+TUNE_PERCENT = 60
+
+
+@dataclass(frozen=True)
+class LabelledItem:
+    id: str
+    language: str
+    title: str
+    summary: str
+    topics: frozenset[str]
+    unsure: bool = False
+    outlet: str = ""
+
+    @property
+    def lang(self) -> str:
+        """ "zh" for Chinese (Simplified or Traditional), else "en"."""
+        return "zh" if self.language.lower().startswith("zh") else "en"
+
+
+@dataclass(frozen=True)
+class Scores:
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+
+    @property
+    def support(self) -> int:
+        return self.tp + self.fn
+
+    @property
+    def precision(self) -> float:
+        """1.0 when nothing was claimed: no wrong claim was made."""
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    @property
+    def recall(self) -> float:
+        """1.0 when nothing was expected: nothing was missed."""
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    def __add__(self, other: Scores) -> Scores:
+        return Scores(self.tp + other.tp, self.fp + other.fp, self.fn + other.fn)
+
+
+def part_of(item_id: str) -> str:
+    """ "tune" or "holdout", fixed forever by a hash of the item id."""
+    bucket = int(hashlib.sha256(item_id.encode("utf-8")).hexdigest()[:8], 16) % 100
+    return "tune" if bucket < TUNE_PERCENT else "holdout"
+
+
+def select(items: Iterable[LabelledItem], part: str) -> list[LabelledItem]:
+    if part not in PARTS:
+        raise ValueError(f"part must be one of {', '.join(PARTS)}, not {part!r}")
+    return [i for i in items if part == "all" or part_of(i.id) == part]
+
+
+def load_labels(path: str | os.PathLike[str]) -> list[LabelledItem]:
+    """Read labelled items from a JSONL file; a malformed line raises ConfigError naming the line."""
+    items = []
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                raw = json.loads(line)
+                items.append(
+                    LabelledItem(
+                        id=str(raw["id"]),
+                        language=str(raw.get("language") or "en"),
+                        title=str(raw.get("title") or ""),
+                        summary=str(raw.get("summary") or ""),
+                        topics=frozenset(raw.get("topics") or ()),
+                        unsure=bool(raw.get("unsure", False)),
+                        outlet=str(raw.get("outlet") or ""),
+                    )
+                )
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ConfigError(f"line {number}: not a labelled item ({exc})", resource=str(path)) from None
+    return items
+
+
+def predict(taxonomy: Taxonomy, items: Sequence[LabelledItem]) -> list[tuple[TopicMatch, ...]]:
+    return [tag(taxonomy, i.title, i.summary, i.language) for i in items]
+
+
+def score(
+    items: Sequence[LabelledItem], predictions: Sequence[tuple[TopicMatch, ...]], topics: Sequence[str]
+) -> dict[str, Scores]:
+    """Per-topic counts of true positives, false positives and false negatives."""
+    counts = {t: [0, 0, 0] for t in topics}
+    for item, matches in zip(items, predictions, strict=True):
+        got = {m.topic for m in matches}
+        for t in topics:
+            expected, found = t in item.topics, t in got
+            if expected and found:
+                counts[t][0] += 1
+            elif found:
+                counts[t][1] += 1
+            elif expected:
+                counts[t][2] += 1
+    return {t: Scores(*c) for t, c in counts.items()}
+
+
+def micro(scores: dict[str, Scores], topics: Iterable[str] | None = None) -> Scores:
+    total = Scores()
+    for t in topics if topics is not None else scores:
+        total = total + scores[t]
+    return total
+
+
+def macro_f1(scores: dict[str, Scores], topics: Iterable[str] | None = None) -> float:
+    chosen = [scores[t] for t in (topics if topics is not None else scores)]
+    return sum(s.f1 for s in chosen) / len(chosen) if chosen else 0.0
+
+
+def throughput(taxonomy: Taxonomy, items: Sequence[LabelledItem], *, articles: int = 20_000) -> float:
+    """Articles per second tagging title + summary on one core, the items repeated to ``articles``."""
+    if not items:
+        return 0.0
+    pairs = [(i.title, i.summary, i.language) for i in items]
+    batch = (pairs * (articles // len(pairs) + 1))[:articles]
+    tag(taxonomy, *batch[0])  # compile outside the timing
+    # CPU time of this process: the figure per core, whatever else the machine is doing.
+    start = time.process_time()
+    for title, summary, language in batch:
+        tag(taxonomy, title, summary, language)
+    return len(batch) / max(time.process_time() - start, 1e-9)
+
+
+def format_table(title: str, scores: dict[str, Scores], core: Sequence[str]) -> list[str]:
+    lines = [title, f"  {'topic':<18} {'P':>6} {'R':>6} {'F1':>6} {'support':>8} {'tp':>5} {'fp':>5} {'fn':>5}"]
+    for t, s in scores.items():
+        lines.append(
+            f"  {t:<18} {s.precision:>6.3f} {s.recall:>6.3f} {s.f1:>6.3f} {s.support:>8} {s.tp:>5} {s.fp:>5} {s.fn:>5}"
+        )
+    for name, chosen in (("micro (core)", core), ("micro (all)", list(scores))):
+        m = micro(scores, chosen)
+        lines.append(f"  {name:<18} {m.precision:>6.3f} {m.recall:>6.3f} {m.f1:>6.3f} {m.support:>8}")
+    lines.append(f"  {'macro F1 (core)':<18} {'':>13} {macro_f1(scores, core):>6.3f}")
+    lines.append(f"  {'macro F1 (all)':<18} {'':>13} {macro_f1(scores):>6.3f}")
+    return lines
+
+
+def format_mistakes(
+    taxonomy: Taxonomy,
+    items: Sequence[LabelledItem],
+    predictions: Sequence[tuple[TopicMatch, ...]],
+    topics: Sequence[str],
+    limit: int,
+) -> list[str]:
+    """The first ``limit`` items whose topics differ from the labels, with the terms behind each."""
+    lines: list[str] = []
+    wrong = [
+        (i, p) for i, p in zip(items, predictions, strict=True) if (i.topics & set(topics)) != {m.topic for m in p}
+    ]
+    lines.append(f"Mistakes: {len(wrong)} items (showing {min(limit, len(wrong))})")
+    for item, matches in wrong[:limit]:
+        got = {m.topic: m.terms for m in matches}
+        expected = sorted(item.topics & set(topics))
+        text = item.title + (" | " + item.summary if item.summary else "")
+        lines.append(f"- [{item.lang}{' unsure' if item.unsure else ''}] {item.id[:10]} {_clip(text, 160)}")
+        lines.append(f"    expected: {', '.join(expected) or '-'}   got: {', '.join(got) or '-'}")
+        for t, terms in got.items():
+            if t not in item.topics:
+                lines.append(f"    + {t}: {', '.join(terms)}")
+        why = {e.topic: e.reason for e in explain(taxonomy, item.title, item.summary, item.language)}
+        for t in expected:
+            if t not in got:
+                lines.append(f"    - {t}: {why.get(t, 'not in the taxonomy')}")
+    return lines
+
+
+def _clip(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def run_eval(
+    path: str | os.PathLike[str],
+    *,
+    part: str = "all",
+    taxonomy: Taxonomy | None = None,
+    show_mistakes: int = 20,
+) -> str:
+    """The printable evaluation report for one part ("all", "tune" or "holdout") of a labels file."""
+    taxonomy = taxonomy or load_taxonomy()
+    items = select(load_labels(path), part)
+    topics = list(taxonomy.ids())
+    core = [t for t in CORE_TOPICS if t in topics]
+    predictions = predict(taxonomy, items)
+    by_lang = {lang: [k for k, i in enumerate(items) if i.lang == lang] for lang in ("en", "zh")}
+    unsure = sum(i.unsure for i in items)
+    lines = [
+        f"Labels: {path} - part {part}: {len(items)} items "
+        f"({len(by_lang['en'])} en, {len(by_lang['zh'])} zh; {unsure} unsure)",
+        f"Taxonomy: {taxonomy.source or '(in memory)'} version {taxonomy.version}, changed {taxonomy.changed}",
+        "",
+    ]
+    lines += format_table("All languages", score(items, predictions, topics), core)
+    for lang, idx in by_lang.items():
+        if idx:
+            sub = [items[k] for k in idx]
+            lines += ["", *format_table(f"Language {lang}", score(sub, [predictions[k] for k in idx], topics), core)]
+    if unsure:
+        sure = [k for k, i in enumerate(items) if not i.unsure]
+        sure_scores = score([items[k] for k in sure], [predictions[k] for k in sure], topics)
+        lines += ["", *format_table("Without unsure items", sure_scores, core)]
+    unknown = sorted({t for i in items for t in i.topics} - set(topics))
+    if unknown:
+        lines += ["", f"Labels not in the taxonomy (not scored): {', '.join(unknown)}"]
+    if show_mistakes:
+        lines += ["", *format_mistakes(taxonomy, items, predictions, topics, show_mistakes)]
+    speed = throughput(taxonomy, items)
+    lines += ["", f"Throughput: {speed:,.0f} articles/s (title + summary, one core, {len(items)} items repeated)"]
+    return "\n".join(lines)
+
+
+def eval_dir() -> Path | None:
+    """The folder named by TRACKER_EVAL_DIR (holding labels.jsonl), or None."""
+    value = os.environ.get("TRACKER_EVAL_DIR")
+    return Path(value) if value else None
