@@ -25,6 +25,26 @@ def db_path(tmp_path: Path) -> str:
     return str(tmp_path / "tracker.sqlite")
 
 
+@pytest.fixture(scope="session")
+def pg_server():
+    """A real PostgreSQL server for the whole session (skipped without the server binaries)."""
+    from .postgres import start_server
+
+    yield from start_server()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path):
+    """The storage tests run once on a SQLite file and once on a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "tracker.sqlite")
+        return
+    yield request.getfixturevalue("pg_server").url()
+    from tracker.store import dispose_engines
+
+    dispose_engines()  # close this test's connections before its database is forgotten
+
+
 def shared_dir(variable: str) -> Path:
     """A folder of real data named by an environment variable, or skip the test."""
     value = os.environ.get(variable)

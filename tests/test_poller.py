@@ -12,7 +12,7 @@ from werkzeug import Request, Response
 from tracker import poller, queries
 from tracker.config import Settings
 from tracker.errors import StoreError
-from tracker.models import FeedSource, FeedState
+from tracker.models import FeedSource
 from tracker.store import open_store
 
 from .conftest import POLL_DATA
@@ -140,17 +140,6 @@ def test_demo_and_real_stores_never_mix(db_path: str, tmp_path) -> None:
     assert queries.is_demo(demo.location)
     with pytest.raises(StoreError, match="is the demo database"):
         poller.poll(demo, [local], settings=settings(demo.location))
-
-
-@pytest.mark.parametrize(("state", "respect", "due"), [
-    (None, True, True),
-    (FeedState(next_poll=NOW - dt.timedelta(seconds=1)), True, True),
-    (FeedState(next_poll=NOW + dt.timedelta(minutes=5)), True, False),
-    (FeedState(next_poll=NOW + dt.timedelta(minutes=5)), False, True),
-    (FeedState(next_poll=NOW + dt.timedelta(minutes=5), consecutive_failures=2), False, False),
-])
-def test_is_due(state: FeedState | None, respect: bool, due: bool) -> None:
-    assert poller.is_due(state, NOW, respect_schedule=respect) is due
 
 
 def test_backoff_grows_caps_and_honours_retry_after() -> None:

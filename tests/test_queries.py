@@ -24,8 +24,8 @@ def article(n: int, day: int, *topics: str, hour: int = 0) -> TaggedItem:
 
 
 @pytest.fixture
-def store_path(db_path: str) -> str:
-    store = open_store(db_path)
+def store_path(db_url: str) -> str:
+    store = open_store(db_url)
     store.sync_feeds([A, B], DAY)
     batches = {
         A: [article(1, 0, "taiwan"), article(2, 0, "taiwan", "talks"), article(3, 1), article(4, 10, "talks")],
@@ -35,7 +35,7 @@ def store_path(db_path: str) -> str:
         parsed = ParsedFeed(source, source.name, tuple(t.item for t in items))
         store.record_update(source, parsed, items, status=200, validators=Validators(), taxonomy_version="v",
                             now=DAY, next_poll=DAY)
-    return db_path
+    return db_url
 
 
 def test_window_summary(store_path: str) -> None:

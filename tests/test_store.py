@@ -35,16 +35,20 @@ def store_feed(store, source, items, version="v1", validators=Validators()):
                                taxonomy_version=version, now=NOW, next_poll=NOW + dt.timedelta(minutes=15))
 
 
-def test_new_store_is_migrated(db_path: str) -> None:
-    store = open_store(db_path)
+def test_new_store_is_migrated(db_url: str) -> None:
+    store = open_store(db_url)
     assert store.schema_version() == SCHEMA_VERSION
     assert store.upgrade() == (SCHEMA_VERSION, SCHEMA_VERSION)  # idempotent
+
+
+def test_sqlite_runs_in_wal_mode(db_path: str) -> None:
+    open_store(db_path)
     with sqlite3.connect(db_path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-def test_same_items_twice_add_nothing(db_path: str) -> None:
-    store = open_store(db_path)
+def test_same_items_twice_add_nothing(db_url: str) -> None:
+    store = open_store(db_url)
     store.sync_feeds([FEED_A], NOW)
     items = [tagged(item(1), "taiwan"), tagged(item(2))]
     assert store_feed(store, FEED_A, items) == (2, 0)
@@ -52,29 +56,29 @@ def test_same_items_twice_add_nothing(db_path: str) -> None:
     assert store.article_count() == 2
 
 
-def test_one_story_two_feeds_is_one_article_two_sightings(db_path: str) -> None:
-    store = open_store(db_path)
+def test_one_story_two_feeds_is_one_article_two_sightings(db_url: str) -> None:
+    store = open_store(db_url)
     store.sync_feeds([FEED_A, FEED_B], NOW)
     store_feed(store, FEED_A, [tagged(item(1), "talks")])
     assert store_feed(store, FEED_B, [tagged(item(1), "talks")]) == (0, 1)
-    health = queries.feed_health(db_path).set_index("id")
+    health = queries.feed_health(db_url).set_index("id")
     assert health.loc["feed-a", "articles"] == 1 and health.loc["feed-b", "articles"] == 1
     # Filtering by the second feed still finds the article it carried.
-    frame = queries.articles_frame(db_path, queries.Filters(sources=("feed-b",)))
+    frame = queries.articles_frame(db_url, queries.Filters(sources=("feed-b",)))
     assert list(frame["id"]) == [item(1).id]
 
 
-def test_duplicate_links_within_one_feed(db_path: str) -> None:
-    store = open_store(db_path)
+def test_duplicate_links_within_one_feed(db_url: str) -> None:
+    store = open_store(db_url)
     store.sync_feeds([FEED_A], NOW)
     assert store_feed(store, FEED_A, [tagged(item(1)), tagged(item(1))]) == (1, 1)
 
 
-def test_reads_return_utc_frames_with_topics_and_terms(db_path: str) -> None:
-    store = open_store(db_path)
+def test_reads_return_utc_frames_with_topics_and_terms(db_url: str) -> None:
+    store = open_store(db_url)
     store.sync_feeds([FEED_A], NOW)
     store_feed(store, FEED_A, [tagged(item(1, days_ago=1), "taiwan", "exercises"), tagged(item(2))])
-    frame = queries.articles_frame(db_path)
+    frame = queries.articles_frame(db_url)
     assert list(frame.columns) == queries.ARTICLE_COLUMNS
     assert isinstance(frame["published"].dtype, pd.DatetimeTZDtype)
     assert str(frame["published"].dt.tz) == "UTC"
@@ -99,43 +103,43 @@ def test_reads_return_utc_frames_with_topics_and_terms(db_path: str) -> None:
         (queries.Filters(text="100%"), set()),
     ],
 )
-def test_filters(db_path: str, filters: queries.Filters, expected: set[int]) -> None:
-    store = open_store(db_path)
+def test_filters(db_url: str, filters: queries.Filters, expected: set[int]) -> None:
+    store = open_store(db_url)
     store.sync_feeds([FEED_A, FEED_B], NOW)
     store_feed(store, FEED_A, [tagged(item(1), "taiwan"), tagged(item(3, days_ago=30), "talks")])
     store_feed(store, FEED_B, [tagged(item(2, days_ago=2, language="zh"))])
-    frame = queries.articles_frame(db_path, filters)
+    frame = queries.articles_frame(db_url, filters)
     assert {int(i) for i in frame["id"]} == expected
-    assert queries.count_articles(db_path, filters) == len(expected)
+    assert queries.count_articles(db_url, filters) == len(expected)
 
 
-def test_errors_are_recorded_and_success_resets(db_path: str) -> None:
-    store = open_store(db_path)
+def test_errors_are_recorded_and_success_resets(db_url: str) -> None:
+    store = open_store(db_url)
     store.sync_feeds([FEED_A], NOW)
     for n in (1, 2):
         store.record_error(FEED_A, "HTTP 503 Service Unavailable", status=503, now=NOW, next_poll=NOW)
         assert store.feed_states()["feed-a"].consecutive_failures == n
-    health = queries.feed_health(db_path).iloc[0]
+    health = queries.feed_health(db_url).iloc[0]
     assert health["last_error"] == "HTTP 503 Service Unavailable" and health["http_status"] == 503
     assert pd.isna(health["last_success"])
     store_feed(store, FEED_A, [tagged(item(1))], validators=Validators('"etag-1"', "Wed, 22 May 2024 10:00:00 GMT"))
     state = store.feed_states()["feed-a"]
     assert state.consecutive_failures == 0
     assert state.validators == Validators('"etag-1"', "Wed, 22 May 2024 10:00:00 GMT")
-    assert pd.isna(queries.feed_health(db_path).iloc[0]["last_error"])
+    assert pd.isna(queries.feed_health(db_url).iloc[0]["last_error"])
 
 
-def test_data_version_moves_on_every_write(db_path: str) -> None:
-    store = open_store(db_path)
-    before = queries.data_version(db_path)
+def test_data_version_moves_on_every_write(db_url: str) -> None:
+    store = open_store(db_url)
+    before = queries.data_version(db_url)
     store.sync_feeds([FEED_A], NOW)
-    after_sync = queries.data_version(db_path)
+    after_sync = queries.data_version(db_url)
     store_feed(store, FEED_A, [tagged(item(1))])
-    assert before < after_sync < queries.data_version(db_path)
+    assert before < after_sync < queries.data_version(db_url)
 
 
-def test_retag_replaces_only_stale_tags(db_path: str) -> None:
-    store = open_store(db_path)
+def test_retag_replaces_only_stale_tags(db_url: str) -> None:
+    store = open_store(db_url)
     store.sync_feeds([FEED_A], NOW)
     store_feed(store, FEED_A, [tagged(item(1), "taiwan"), tagged(item(2))], version="v1")
 
@@ -143,18 +147,18 @@ def test_retag_replaces_only_stale_tags(db_path: str) -> None:
         return [("talks", ("new-rule",))] if title == "Title 2" else [("taiwan", ("term-taiwan",))]
 
     assert store.retag(tag, "v2", batch=1) == (2, 1)
-    frame = queries.articles_frame(db_path).set_index("id")
+    frame = queries.articles_frame(db_url).set_index("id")
     assert frame.loc[item(2).id, "topics"] == "talks"
     assert frame.loc[item(1).id, "topics"] == "taiwan"
-    with sqlite3.connect(db_path) as conn:
-        versions = {v for (v,) in conn.execute("SELECT taxonomy_version FROM article_topics")}
-        terms = json.loads(conn.execute("SELECT terms FROM article_topics WHERE topic='talks'").fetchone()[0])
+    with store.engine.connect() as conn:
+        versions = {v for (v,) in conn.exec_driver_sql("SELECT taxonomy_version FROM article_topics")}
+        terms = json.loads(conn.exec_driver_sql("SELECT terms FROM article_topics WHERE topic='talks'").scalar())
     assert versions == {"v2"} and terms == ["new-rule"]
     assert store.retag(tag, "v2") == (2, 0)  # nothing stale any more
 
 
-def test_naive_datetimes_are_refused(db_path: str) -> None:
-    store = open_store(db_path)
+def test_naive_datetimes_are_refused(db_url: str) -> None:
+    store = open_store(db_url)
     with pytest.raises(StoreError, match="naive datetime"):
         store.sync_feeds([FEED_A], NOW.replace(tzinfo=None))
 
@@ -176,13 +180,39 @@ def test_missing_store_for_reading(tmp_path: Path) -> None:
         open_store(str(tmp_path / "new.sqlite"), upgrade=False)
 
 
-def test_store_stats(db_path: str) -> None:
-    store = open_store(db_path)
+def test_store_stats(db_url: str) -> None:
+    store = open_store(db_url)
     store.sync_feeds([FEED_A, FEED_B], NOW)
     store_feed(store, FEED_A, [tagged(item(1), "taiwan", "talks"), tagged(item(2))])
     store.record_error(FEED_B, "boom", status=None, now=NOW, next_poll=NOW)
-    stats = queries.store_stats(db_path)
+    stats = queries.store_stats(db_url)
     assert stats["articles"] == 2 and stats["untagged"] == 1
     assert stats["topics"] == {"taiwan": 1, "talks": 1}
     assert stats["feeds"] == 2 and stats["failing_feeds"] == 1
     assert stats["demo"] is False
+
+
+def test_claims_take_due_feeds_once(db_url: str) -> None:
+    store = open_store(db_url)
+    fresh, healthy, backing_off, due_again = (FeedSource(f"f{i}", f"https://{i}.example/rss") for i in range(4))
+    store.sync_feeds([fresh, healthy, backing_off, due_again], NOW)
+    later = NOW + dt.timedelta(minutes=10)
+    store_feed(store, healthy, [])  # next poll in 15 minutes
+    store.record_error(backing_off, "HTTP 500", status=500, now=NOW, next_poll=NOW + dt.timedelta(hours=1))
+    store.record_error(due_again, "HTTP 500", status=500, now=NOW, next_poll=NOW + dt.timedelta(minutes=5))
+    ids = ["f0", "f1", "f2", "f3"]
+
+    def claim(worker: str, **kw: object) -> list[str]:
+        return store.claim_feeds(ids, worker=worker, now=later, lease_seconds=60, **kw)  # type: ignore[arg-type]
+
+    # A watcher takes only what is due; a second watcher finds nothing left while the lease holds.
+    assert claim("a", respect_schedule=True) == ["f0", "f3"]
+    assert claim("b", respect_schedule=True) == []
+    # A one-off poll also takes healthy feeds early, but never one backing off, nor one leased.
+    assert claim("b", respect_schedule=False) == ["f1"]
+    assert claim("c", respect_schedule=False, force=True) == ["f2"]
+    # Released or expired claims are free again.
+    store.release_feeds(["f0"], worker="a")
+    assert claim("d", respect_schedule=True) == ["f0"]
+    expired = later + dt.timedelta(seconds=61)
+    assert store.claim_feeds(ids, worker="e", now=expired, lease_seconds=60, respect_schedule=True) == ["f0", "f3"]

@@ -21,7 +21,7 @@ from tracker import __version__, export, poller, queries, sources, story_queries
 from tracker.config import DEFAULT_DEMO_DB, Settings
 from tracker.errors import TrackerError
 from tracker.models import FeedReport, FeedSource, PollReport
-from tracker.store import open_store
+from tracker.store import Store, open_store
 
 DB_HELP = "Database: a SQLite path or a database URL. [env: TRACKER_DB; default: data/tracker.sqlite]"
 
@@ -464,5 +464,59 @@ def explain(text: str, summary: str, verbose: bool) -> None:
     def body() -> None:
         taxonomy = topics.load_taxonomy(settings.topics_file)
         click.echo(topics.format_explanation(topics.explain(taxonomy, text, summary), verbose=verbose))
+
+    _run(body)
+
+
+# --- database ---------------------------------------------------------------------------------
+
+@main.group()
+def db() -> None:
+    """Manage the database: apply migrations, copy a store to another database.
+
+    \b
+    Example:
+      tracker db upgrade --db postgresql+psycopg://tracker@localhost/tracker
+    """
+
+
+@db.command("upgrade")
+@db_option
+def db_upgrade(db: str | None) -> None:
+    """Create the schema or apply pending migrations.
+
+    \b
+    Example:
+      tracker db upgrade --db data/tracker.sqlite
+    """
+    settings = Settings.from_env(db=db)
+
+    def body() -> None:
+        before, after = Store(settings.db).upgrade()
+        click.echo(f"{settings.db}: schema version {after}" + (f" (was {before})" if before != after else ""))
+
+    _run(body)
+
+
+@db.command("copy")
+@click.option("--from", "source", required=True, metavar="PATH|URL", help="The store to copy.")
+@click.option("--to", "target", required=True, metavar="PATH|URL", help="An empty database to copy into.")
+def db_copy(source: str, target: str) -> None:
+    """Copy a whole store to another database, e.g. from SQLite to PostgreSQL.
+
+    Runs in one transaction on the target: it lands entirely or not at all. The target must
+    hold no articles yet, so no row is ever duplicated.
+
+    \b
+    Example:
+      tracker db copy --from data/tracker.sqlite --to postgresql+psycopg://tracker@localhost/tracker
+    """
+    from tracker import store_copy
+
+    def body() -> None:
+        copied = store_copy.copy_store(open_store(source, upgrade=False), open_store(target))
+        for table, n in copied.items():
+            click.echo(f"{table:<20} {n:>10} rows")
+        click.echo(f"copied {source} to {target}")
 
     _run(body)

@@ -73,6 +73,8 @@ class Settings:
     # Polling.
     poll_interval: float = 15 * 60.0
     max_backoff: float = 24 * 3600.0
+    # How long a poller's claim on a feed lasts; a poller that dies releases its feeds after this.
+    lease_seconds: float = 10 * 60.0
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -92,6 +94,7 @@ class Settings:
             max_workers=int(_env_number("TRACKER_MAX_WORKERS", cls.max_workers)),
             allow_private_networks=_env_bool("TRACKER_ALLOW_PRIVATE_NETWORKS", False),
             poll_interval=_env_number("TRACKER_POLL_INTERVAL", cls.poll_interval),
+            lease_seconds=_env_number("TRACKER_LEASE_SECONDS", cls.lease_seconds),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(base, **given) if given else base

@@ -6,7 +6,12 @@ Labelled items are JSON lines with at least ``id``, ``language``, ``title``, ``s
 Items are split for good by a hash of their id: about 60 % form the tuning part, the rest the held-back
 part. Tune rules on the tuning part only; read the held-back figures to report, not to tune.
 
+The "extra" part is more evidence for tuning: items of the same folder's ``corpus.jsonl`` that
+``labels.jsonl`` leaves out, labelled in ``tests/data/extra_labels.tsv`` (ids and topics only: the texts
+stay in the shared folder) for some topics only; the others are not scored on them.
+
     $ tracker eval /path/to/labels.jsonl --part holdout
+    >>> run_eval("/path/to/labels.jsonl", part="tune+extra")  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -24,8 +29,9 @@ from tracker.models import TopicMatch
 from tracker.topics import Taxonomy, explain, load_taxonomy, tag
 
 CORE_TOPICS = ("taiwan", "hypersonics", "arms_control", "talks")
-PARTS = ("all", "tune", "holdout")
+PARTS = ("all", "tune", "holdout", "extra", "tune+extra")
 TUNE_PERCENT = 60
+EXTRA_LABELS = Path(__file__).resolve().parent.parent / "tests" / "data" / "extra_labels.tsv"
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,10 @@ class LabelledItem:
     topics: frozenset[str]
     unsure: bool = False
     outlet: str = ""
+    scored: frozenset[str] | None = None  # the topics its labels cover; None: every topic
+
+    def covers(self, topic: str) -> bool:
+        return self.scored is None or topic in self.scored
 
     @property
     def lang(self) -> str:
@@ -80,9 +90,66 @@ def part_of(item_id: str) -> str:
 
 
 def select(items: Iterable[LabelledItem], part: str) -> list[LabelledItem]:
+    """The items of labels.jsonl in one part: "all", "tune" or "holdout"."""
+    if part not in PARTS[:3]:
+        raise ValueError(f"part must be one of {', '.join(PARTS[:3])}, not {part!r}")
+    return [i for i in items if part == "all" or part_of(i.id) == part]
+
+
+def load_part(
+    path: str | os.PathLike[str], part: str, extra: str | os.PathLike[str] | None = None
+) -> list[LabelledItem]:
+    """The items of one part of ``PARTS``; "extra" reads ``extra`` (default ``EXTRA_LABELS``) with the
+    texts of ``corpus.jsonl`` next to ``path``."""
     if part not in PARTS:
         raise ValueError(f"part must be one of {', '.join(PARTS)}, not {part!r}")
-    return [i for i in items if part == "all" or part_of(i.id) == part]
+    if part not in ("extra", "tune+extra"):
+        return select(load_labels(path), part)
+    items = load_extra(extra or EXTRA_LABELS, Path(path).parent / "corpus.jsonl")
+    return select(load_labels(path), "tune") + items if part == "tune+extra" else items
+
+
+def load_extra(labels: str | os.PathLike[str], corpus: str | os.PathLike[str]) -> list[LabelledItem]:
+    """Extra labelled items: a TSV of id, topics (";"-joined, "-" for none) and a note (holding "unsure"
+    for a reasonable doubt), the texts from the corpus. Its comment lines say which topics it covers:
+    a line "# covers: a, b"."""
+    rows, covered = [], None
+    for number, line in enumerate(Path(labels).read_text(encoding="utf-8").splitlines(), 1):
+        if line.startswith("# covers:"):
+            covered = frozenset(t.strip() for t in line.split(":", 1)[1].split(","))
+        if not line.strip() or line.startswith("#") or line.startswith("id\t"):
+            continue
+        cells = line.split("\t")
+        if len(cells) < 2:
+            raise ConfigError(f"line {number}: expected id, topics and a note", resource=str(labels))
+        topics = frozenset() if cells[1] in ("-", "") else frozenset(cells[1].split(";"))
+        rows.append((cells[0], topics, "unsure" in (cells[2] if len(cells) > 2 else "")))
+    if covered is None:
+        raise ConfigError('no "# covers: topic, ..." line', resource=str(labels))
+    texts: dict[str, dict[str, object]] = {}
+    with open(corpus, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                raw = json.loads(line)
+                texts[str(raw["id"])] = raw
+    items = []
+    for item_id, topics, unsure in rows:
+        raw = texts.get(item_id)
+        if raw is None:
+            raise ConfigError(f"item {item_id} is not in {corpus}", resource=str(labels))
+        items.append(
+            LabelledItem(
+                id=item_id,
+                language=str(raw.get("language") or "en"),
+                title=str(raw.get("title") or ""),
+                summary=str(raw.get("summary") or ""),
+                topics=topics,
+                unsure=unsure,
+                outlet=str(raw.get("outlet") or ""),
+                scored=covered,
+            )
+        )
+    return items
 
 
 def load_labels(path: str | os.PathLike[str]) -> list[LabelledItem]:
@@ -122,6 +189,8 @@ def score(
     for item, matches in zip(items, predictions, strict=True):
         got = {m.topic for m in matches}
         for t in topics:
+            if not item.covers(t):
+                continue
             expected, found = t in item.topics, t in got
             if expected and found:
                 counts[t][0] += 1
@@ -181,13 +250,18 @@ def format_mistakes(
 ) -> list[str]:
     """The first ``limit`` items whose topics differ from the labels, with the terms behind each."""
     lines: list[str] = []
+    def scored(item: LabelledItem) -> set[str]:
+        return {t for t in topics if item.covers(t)}
+
     wrong = [
-        (i, p) for i, p in zip(items, predictions, strict=True) if (i.topics & set(topics)) != {m.topic for m in p}
+        (i, p)
+        for i, p in zip(items, predictions, strict=True)
+        if (i.topics & scored(i)) != {m.topic for m in p} & scored(i)
     ]
     lines.append(f"Mistakes: {len(wrong)} items (showing {min(limit, len(wrong))})")
     for item, matches in wrong[:limit]:
-        got = {m.topic: m.terms for m in matches}
-        expected = sorted(item.topics & set(topics))
+        got = {m.topic: m.terms for m in matches if m.topic in scored(item)}
+        expected = sorted(item.topics & scored(item))
         text = item.title + (" | " + item.summary if item.summary else "")
         lines.append(f"- [{item.lang}{' unsure' if item.unsure else ''}] {item.id[:10]} {_clip(text, 160)}")
         lines.append(f"    expected: {', '.join(expected) or '-'}   got: {', '.join(got) or '-'}")
@@ -213,10 +287,11 @@ def run_eval(
     taxonomy: Taxonomy | None = None,
     show_mistakes: int = 20,
 ) -> str:
-    """The printable evaluation report for one part ("all", "tune" or "holdout") of a labels file."""
+    """The printable evaluation report for one part of ``PARTS`` ("all", "tune", "holdout", "extra",
+    "tune+extra") of a labels file."""
     taxonomy = taxonomy or load_taxonomy()
-    items = select(load_labels(path), part)
-    topics = list(taxonomy.ids())
+    items = load_part(path, part)
+    topics = [t for t in taxonomy.ids() if any(i.covers(t) for i in items)]
     core = [t for t in CORE_TOPICS if t in topics]
     predictions = predict(taxonomy, items)
     by_lang = {lang: [k for k, i in enumerate(items) if i.lang == lang] for lang in ("en", "zh")}
@@ -227,6 +302,9 @@ def run_eval(
         f"Taxonomy: {taxonomy.source or '(in memory)'} version {taxonomy.version}, changed {taxonomy.changed}",
         "",
     ]
+    partial = sorted({t for i in items if i.scored is not None for t in i.scored})
+    if partial:
+        lines[-1:-1] = [f"Some items are labelled for {', '.join(partial)} only; other topics are not scored on them."]
     lines += format_table("All languages", score(items, predictions, topics), core)
     for lang, idx in by_lang.items():
         if idx:

@@ -20,6 +20,7 @@ from tracker.models import FeedReport, FeedSource, FeedState, PollReport, Tagged
 from tracker.store import Store
 
 Progress = Callable[[FeedReport], None]
+CLAIM_BATCH_PER_WORKER = 4  # feeds claimed per fetch thread at a time
 
 
 def worker_name() -> str:
@@ -27,17 +28,6 @@ def worker_name() -> str:
 
 
 # --- pure decisions ---------------------------------------------------------------------------
-
-def is_due(state: FeedState | None, now: dt.datetime, *, respect_schedule: bool) -> bool:
-    """Whether to fetch a feed now.
-
-    A one-off poll fetches every feed except those backing off after failures or told
-    to wait by the server; the watcher also waits for healthy feeds' next slot.
-    """
-    if state is None or state.next_poll is None or state.next_poll <= now:
-        return True
-    return not (respect_schedule or state.consecutive_failures > 0)
-
 
 def next_poll_after_success(now: dt.datetime, interval: float, rng: random.Random | None = None) -> dt.datetime:
     """The next slot, jittered by ±10 % so feeds on one host do not synchronise."""
@@ -71,9 +61,10 @@ def poll(store: Store, sources: Sequence[FeedSource], *, settings: Settings | No
     taxonomy = taxonomy or topics.load_taxonomy(settings.topics_file)
     _check_store_kind(store, demo)
     started = _now()
+    worker = worker_name()
     store.sync_feeds(sources, started)
     states = store.feed_states()
-    run_id = store.start_run(started, worker_name())
+    run_id = store.start_run(started, worker)
     reports: list[FeedReport] = []
 
     def finish(report: FeedReport) -> None:
@@ -81,20 +72,30 @@ def poll(store: Store, sources: Sequence[FeedSource], *, settings: Settings | No
         if progress:
             progress(report)
 
-    jobs = []
-    for source in sources:
-        state = states.get(source.id)
-        if force or is_due(state, started, respect_schedule=respect_schedule):
-            jobs.append((source, state.validators if state else Validators()))
-        else:
-            finish(FeedReport(source.id, source.url, "skipped"))
-    for source, outcome in fetch.fetch_many(jobs, settings=settings):
-        state = states.get(source.id) or FeedState()
-        finish(_store_outcome(store, source, outcome, state, settings, taxonomy))
+    # Claim feeds a batch at a time, so several pollers sharing one store share the work.
+    pending = {s.id: s for s in sources}
+    while pending:
+        claimed = store.claim_feeds(list(pending), worker=worker, now=_now(), lease_seconds=settings.lease_seconds,
+                                    respect_schedule=respect_schedule, force=force,
+                                    limit=settings.max_workers * CLAIM_BATCH_PER_WORKER)
+        if not claimed:
+            break
+        jobs = [(pending.pop(i), (states.get(i) or FeedState()).validators) for i in claimed]
+        unused = set(claimed)
+        try:
+            for source, outcome in fetch.fetch_many(jobs, settings=settings):
+                finish(_store_outcome(store, source, outcome, states.get(source.id) or FeedState(), settings,
+                                      taxonomy))
+                unused.discard(source.id)
+        finally:
+            store.release_feeds(sorted(unused), worker=worker)  # claims an interrupted poll did not use
+    for source in pending.values():  # not due yet, or another poller has it right now
+        finish(FeedReport(source.id, source.url, "skipped"))
     # Group the new articles into stories (and any left pending by an interrupted poll).
     store_stories.cluster_pending(store)
     report = PollReport(started=started, finished=_now(), feeds=tuple(reports))
-    store.finish_run(run_id, now=report.finished, feeds_polled=len(jobs), new=report.new, errors=report.errors)
+    polled = sum(1 for r in reports if r.outcome != "skipped")
+    store.finish_run(run_id, now=report.finished, feeds_polled=polled, new=report.new, errors=report.errors)
     return report
 
 

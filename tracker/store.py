@@ -11,14 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, Engine, Text, cast, create_engine, event, func, select, update
+from sqlalchemy import BigInteger, Connection, Engine, Text, cast, create_engine, event, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
@@ -55,9 +55,16 @@ def _check_sqlite_path(url: str) -> None:
             raise StoreError(f"cannot create folder {parent}: {exc.strerror}", resource=str(path)) from exc
 
 
-@lru_cache(maxsize=16)
 def engine_for(location: str) -> Engine:
     """One shared engine per database location (cached, thread-safe)."""
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(location)
+        if engine is None:
+            engine = _ENGINES[location] = _create_engine(location)
+        return engine
+
+
+def _create_engine(location: str) -> Engine:
     url = database_url(location)
     try:
         backend = make_url(url).get_backend_name()
@@ -73,6 +80,18 @@ def engine_for(location: str) -> Engine:
         return create_engine(url, pool_pre_ping=True, connect_args={"options": "-c timezone=UTC"})
     except (ArgumentError, ImportError) as exc:
         raise StoreError(f"cannot use this database URL: {exc}", resource=location) from exc
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection and forget the engines (for tests and tools)."""
+    with _ENGINES_LOCK:
+        for engine in _ENGINES.values():
+            engine.dispose()
+        _ENGINES.clear()
+
+
+_ENGINES: dict[str, Engine] = {}
+_ENGINES_LOCK = threading.Lock()
 
 
 def _tune_sqlite(engine: Engine) -> None:
@@ -176,6 +195,38 @@ class Store:
                                        feeds.c.consecutive_failures, feeds.c.next_poll))
             return {r.id: FeedState(Validators(r.etag, r.last_modified), r.consecutive_failures or 0,
                                     r.next_poll) for r in rows}
+
+    def claim_feeds(self, feed_ids: list[str], *, worker: str, now: dt.datetime, lease_seconds: float,
+                    respect_schedule: bool, force: bool = False, limit: int | None = None) -> list[str]:
+        """Claim the feeds that are due for this worker, so no other poller fetches them now.
+
+        Due: never polled, or next_poll reached; a one-off poll also takes
+        healthy feeds early, and ``force`` takes every feed. Feeds leased by another worker
+        whose lease has not expired are never taken. On PostgreSQL concurrent claims skip each
+        other's locked rows (FOR UPDATE SKIP LOCKED); on SQLite the write lock serialises them.
+        ``limit`` claims at most that many, so several pollers share the work.
+        """
+        if not feed_ids:
+            return []
+        free = or_(feeds.c.lease_until.is_(None), feeds.c.lease_until < now, feeds.c.lease_owner == worker)
+        due = or_(feeds.c.next_poll.is_(None), feeds.c.next_poll <= now)
+        if not respect_schedule:
+            due = or_(due, feeds.c.consecutive_failures == 0)
+        conditions = [feeds.c.id.in_(feed_ids), free] + ([] if force else [due])
+        with self.transaction() as conn:
+            claimed = list(conn.execute(select(feeds.c.id).where(*conditions).order_by(feeds.c.id)
+                                        .limit(limit).with_for_update(skip_locked=True)).scalars())
+            if claimed:
+                conn.execute(update(feeds).where(feeds.c.id.in_(claimed)).values(
+                    lease_owner=worker, lease_until=now + dt.timedelta(seconds=lease_seconds)))
+        return claimed
+
+    def release_feeds(self, feed_ids: list[str], *, worker: str) -> None:
+        """Give back claims this worker did not use (e.g. a poll stopped early)."""
+        if feed_ids:
+            with self.transaction() as conn:
+                conn.execute(update(feeds).where(feeds.c.id.in_(feed_ids), feeds.c.lease_owner == worker)
+                             .values(lease_owner=None, lease_until=None))
 
     def record_update(self, source: FeedSource, parsed: ParsedFeed, tagged: list[TaggedItem], *,
                       status: int, validators: Validators, taxonomy_version: str,

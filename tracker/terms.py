@@ -37,7 +37,8 @@ _CJK_FIRSTS_PER_PATTERN = 60
 
 Hit = tuple[int, int, int]  # (start, end, term id)
 LEAD_SENTENCES = 2  # the lead: the title and this many sentences of the summary
-Entry = tuple[tuple[int, int, int, str | None], ...]  # what a matched string stands for
+Spelling = str | tuple[int, ...] | None  # an acronym's exact spelling, or the phrase's words in capitals
+Entry = tuple[tuple[int, int, int, Spelling], ...]  # what a matched string stands for
 
 
 class Text:
@@ -101,7 +102,7 @@ class TermFinder:
         self.term_text: list[str] = []  # term id -> the term as written in the file
         self._ids: dict[str, int] = {}
         self._exact: dict[str, list[int]] = {}  # lower-cased spelling -> term ids
-        self._acronym: dict[int, str] = {}  # term id -> required spelling (separators as " ")
+        self._acronym: dict[int, str | tuple[int, ...]] = {}  # term id -> required spelling or capital words
         self._stems: list[tuple[str, int]] = []
         self._regex: list[tuple[re.Pattern[str], int]] = []
         self._memo: dict[str, Entry] = {}
@@ -113,7 +114,8 @@ class TermFinder:
 
     def add(self, term: str) -> int:
         """The id of a term (one id per distinct term, however often it is listed)."""
-        ident = term if _is_acronym(term) or term.startswith("re:") else "~" + _key(term)
+        capitals = () if _is_acronym(term) else _capital_words(term)
+        ident = term if _is_acronym(term) or capitals or term.startswith("re:") else "~" + _key(term)
         tid = self._ids.get(ident)
         if tid is not None:
             return tid
@@ -129,6 +131,8 @@ class TermFinder:
                 self._exact.setdefault(spelling, []).append(tid)
             if _is_acronym(term):
                 self._acronym[tid] = _SEP.sub(" ", fold(term)).strip()
+            elif capitals:
+                self._acronym[tid] = capitals
         return tid
 
     def ignore(self, terms: tuple[str, ...]) -> None:
@@ -238,7 +242,7 @@ class TermFinder:
             at = m.start()
             for tid, start, stop, spelling in entry:
                 if spelling is not None and not _same_spelling(original[at + start : at + stop], spelling):
-                    continue  # "us" is not "US"
+                    continue  # "us" is not "US", "a new start" is not "New START"
                 hit = (at + start, at + stop, tid)
                 known = by_term.get(tid)
                 if known is None:
@@ -266,8 +270,8 @@ class TermFinder:
                     known.append(hit)
             pos += 1
 
-    def _resolve(self, found: str) -> tuple[tuple[int, int, int, str | None], ...]:
-        """The terms inside a matched string: (term id, start, end, acronym spelling or None).
+    def _resolve(self, found: str) -> Entry:
+        """The terms inside a matched string: (term id, start, end, required spelling or None).
 
         An English match is the longest term (or pair of overlapping terms) at its place, so the terms
         it hides, such as "China" in "South China Sea", are all inside it, between word breaks. A Chinese
@@ -296,9 +300,19 @@ class TermFinder:
         return tuple(out)
 
 
-def _same_spelling(found: str, spelling: str) -> bool:
-    """Whether text matched case-insensitively is written as an acronym term requires ("US", not "us")."""
+def _same_spelling(found: str, spelling: str | tuple[int, ...]) -> bool:
+    """Whether text matched case-insensitively is written as the term requires: an acronym exactly ("US",
+    not "us"); in a phrase, the words written in capitals with a capital ("New Start", not "new start")."""
+    if isinstance(spelling, tuple):
+        words = _SEP.split(found)
+        return all(words[i][:1].isupper() for i in spelling)
     return found == spelling if " " not in spelling else _SEP.sub(" ", found) == spelling
+
+
+def _capital_words(term: str) -> tuple[int, ...]:
+    """The places of the words written in capitals in a phrase of several words ("START" in "New START")."""
+    words = _SEP.sub(" ", term).strip().split(" ")
+    return tuple(i for i, word in enumerate(words) if _is_acronym(word)) if len(words) > 1 else ()
 
 
 def _drop_ignored(by_term: dict[int, list[Hit]], ignored: frozenset[int]) -> None:
