@@ -28,14 +28,14 @@ st.plotly_chart(charts.topic_frequency_figure(counts, mode=mode, bucket=bucket, 
 st.caption(ui.FREQUENCY_NOTE)
 
 st.subheader("Tension index")
-index = ui.read_stories("tension_index", ctx.filters)
+index = ui.read_stories("tension_index_by", ctx.filters, bucket)
 spikes = ui.read_stories("spikes", ctx.filters)
 st.plotly_chart(charts.index_figure(index, spikes, labels=ctx.labels, colors=ctx.colors), key="ov_index")
+daily_index = ui.read_stories("tension_index", ctx.filters)
+st.download_button("Download the daily index (CSV)", export.to_csv_bytes(export.index_export_frame(daily_index)),
+                   file_name=ui.csv_name(ctx.filters, "index"), mime="text/csv", key="ov_index_csv", icon="⬇️")
 ui.index_method()
 ui.spike_list(spikes, ctx.labels)
 
 st.subheader("Newest tagged headlines")
 ui.headline_list(ui.read("latest_tagged", ctx.filters, limit=15), ctx.labels)
-
-st.download_button("Download the index (CSV)", export.to_csv_bytes(export.index_export_frame(index)),
-                   file_name=ui.csv_name(ctx.filters, "index"), mime="text/csv", key="ov_index_csv", icon="⬇️")

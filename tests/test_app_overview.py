@@ -94,3 +94,19 @@ def test_headlines_are_escaped_text(monkeypatch: pytest.MonkeyPatch, demo_db: st
     headlines = [m.value for m in at.markdown if m.value.startswith("**[")]
     assert len(headlines) == 15
     assert all("](https://" in h for h in headlines)
+
+
+@pytest.mark.parametrize("payload", [
+    "[click](javascript:alert(1))", "<img src=x onerror=alert(1)>", ":material/warning: :streamlit:",
+    "$\\LaTeX$ **bold** _it_ `code` # heading", ":red[coloured]",
+])
+def test_markdown_escape_keeps_feed_text_literal(payload: str) -> None:
+    from tracker import ui
+
+    escaped = ui.md_escape(payload)
+    # Every markdown-significant character is escaped, so nothing renders as markup.
+    unescaped = [c for i, c in enumerate(escaped) if c in "[]()<>$*_`#" and (i == 0 or escaped[i - 1] != "\\")]
+    assert unescaped == []
+    assert ":material/" not in escaped and ":streamlit:" not in escaped
+    assert ui.md_link("javascript:alert(1)") is None and ui.md_link(" JaVaScRiPt:x") is None
+    assert ui.md_link("https://a.example/x y(1)") == "https://a.example/x%20y%281%29"

@@ -211,8 +211,6 @@ def test_hostile_feed_text_stays_text(hostile_app: b.AppServer, page: Page, dial
     assert dialogs == []
 
 
-@pytest.mark.xfail(strict=True, reason="ui.md_escape lets Streamlit's :material/...: and :streamlit: "
-                                       "shortcodes through (see the browser-test report)")
 def test_hostile_shortcodes_stay_text(hostile_app: b.AppServer, page: Page) -> None:
     b.open_page(page, hostile_app.url + "/", "Overview", charts=True)
     feed_text = (page.get_by_test_id("stMain").get_by_test_id("stMarkdownContainer")

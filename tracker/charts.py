@@ -141,7 +141,7 @@ def timeline_figure(points: pd.DataFrame, *, labels: Mapping[str, str], colors: 
         )
     _draw_milestones(fig, milestones, points["published"].min(), points["published"].max())
     fig.update_layout(height=160 + 60 * len(order), showlegend=False, dragmode="select", hovermode="closest",
-                      margin={"l": 10, "r": 10, "t": 110 if milestones is not None else 30, "b": 10},
+                      margin={"l": 10, "r": 10, "t": _milestone_margin(milestones, points["published"]), "b": 10},
                       xaxis_title="Date (UTC)", yaxis_title="Topic")
     fig.update_yaxes(categoryorder="array", categoryarray=[plain(labels.get(t, t)) for t in reversed(order)])
     return fig
@@ -175,10 +175,13 @@ def timeline_binned_figure(counts: pd.DataFrame, *, bucket: str, labels: Mapping
                                 "size": 6 + 30 * (rows["stories"] / largest) ** 0.5})
     _draw_milestones(fig, milestones, binned["period"].min(), binned["period"].max())
     fig.update_layout(height=160 + 60 * len(order), showlegend=False, hovermode="closest",
-                      margin={"l": 10, "r": 10, "t": 110 if milestones is not None else 30, "b": 10},
+                      margin={"l": 10, "r": 10, "t": _milestone_margin(milestones, binned["period"]), "b": 10},
                       xaxis_title=f"{bucket.capitalize()} (UTC)", yaxis_title="Topic")
     fig.update_yaxes(categoryorder="array", categoryarray=[plain(labels.get(t, t)) for t in reversed(order)])
     return fig
+
+
+MAX_MILESTONE_LABELS = 12  # beyond this, labels overlap: they move into hover text
 
 
 def _draw_milestones(fig: go.Figure, milestones: pd.DataFrame | None, first: pd.Timestamp,
@@ -186,10 +189,26 @@ def _draw_milestones(fig: go.Figure, milestones: pd.DataFrame | None, first: pd.
     if milestones is None or milestones.empty:
         return
     shown = milestones[(milestones["date"] >= first.floor("D")) & (milestones["date"] <= last)]
+    labelled = len(shown) <= MAX_MILESTONE_LABELS
     for row in shown.itertuples():
         fig.add_vline(x=row.date, line_dash="dash", line_color=FALLBACK_COLOR, opacity=0.6)
-        fig.add_annotation(x=row.date, y=1.0, yref="paper", text=plain(row.label), textangle=-60,
-                           showarrow=False, xanchor="left", yanchor="bottom", font={"size": 10})
+        if labelled:
+            fig.add_annotation(x=row.date, y=1.0, yref="paper", text=plain(row.label), textangle=-60,
+                               showarrow=False, xanchor="left", yanchor="bottom", font={"size": 10})
+    if not labelled and not shown.empty:  # one diamond per milestone above the lanes, named on hover
+        fig.add_scatter(x=shown["date"], y=[1.02] * len(shown), yaxis="y2", mode="markers", showlegend=False,
+                        name="Milestones", marker={"symbol": "diamond", "size": 9, "color": FALLBACK_COLOR},
+                        hovertext=[f"<b>{plain(r.label)}</b><br>{r.date:%Y-%m-%d}<br>{plain(r.note)}"
+                                   for r in shown.itertuples()], hoverinfo="text")
+        fig.update_layout(yaxis2={"overlaying": "y", "range": [0, 1.05], "visible": False, "fixedrange": True})
+
+
+def _milestone_margin(milestones: pd.DataFrame | None, dates: pd.Series) -> int:
+    """Room at the top for slanted milestone labels, only when they are drawn."""
+    if milestones is None or milestones.empty or dates.empty:
+        return 30
+    inside = milestones[(milestones["date"] >= dates.min().floor("D")) & (milestones["date"] <= dates.max())]
+    return 110 if 0 < len(inside) <= MAX_MILESTONE_LABELS else 30
 
 
 def index_figure(index: pd.DataFrame, spikes: pd.DataFrame, *, labels: Mapping[str, str],

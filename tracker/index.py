@@ -152,3 +152,20 @@ def describe_spike(row: pd.Series, label: str) -> str:
     if not np.isfinite(row["ratio"]):
         return f"{label} coverage up from nothing in its {window}-day baseline on {day}, {count}"
     return f"{label} coverage {row['ratio']:.1f}x its {window}-day baseline on {day}, {count}"
+
+
+SMOOTHING_FOR_BUCKET = {"day": 7, "week": 7, "month": 30}
+
+
+def sample_buckets(index: pd.DataFrame, bucket: str) -> pd.DataFrame:
+    """The index at the last day of each week or month (every day for "day").
+
+    With the smoothing window matched to the bucket (see SMOOTHING_FOR_BUCKET), the value on a
+    bucket's last day is that bucket's share of stories, so a chart over years stays readable.
+    """
+    if bucket == "day" or index.empty:
+        return index
+    days = pd.to_datetime(index["day"], utc=True).dt.tz_localize(None)
+    period = days.dt.to_period("W-SUN" if bucket == "week" else "M")
+    last_day = days.groupby(period).transform("max")
+    return index[days == last_day].reset_index(drop=True)

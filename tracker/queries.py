@@ -344,15 +344,23 @@ def published_span(location: str) -> tuple[dt.datetime | None, dt.datetime | Non
 
 
 def latest_tagged(location: str, filters: Filters, *, limit: int = 15) -> pd.DataFrame:
-    """The newest articles that carry at least one topic (of the selected ones, if any)."""
+    """The newest articles that carry at least one topic (of the selected ones, if any), one per
+    story: the same wire story from five outlets is one headline."""
     if not filters.topics:
         tagged = exists().where(article_topics.c.article_id == articles.c.id)
         ids = _filtered(select(articles.c.id).where(tagged), filters)
     else:
         ids = _filtered(select(articles.c.id), filters)
-    ids = ids.order_by(articles.c.published.desc(), articles.c.id).limit(limit)
+    ids = ids.add_columns(articles.c.story_id).order_by(articles.c.published.desc(), articles.c.id).limit(limit * 4)
+    wanted: list[str] = []
+    stories: set[str] = set()
     with Store(location).transaction(write=False) as conn:
-        wanted = [r[0] for r in conn.execute(ids)]
+        for article_id, story_id in conn.execute(ids):
+            if story_id is None or story_id not in stories:
+                wanted.append(article_id)
+                stories.add(story_id)
+            if len(wanted) == limit:
+                break
     if not wanted:
         return pd.DataFrame(columns=ARTICLE_COLUMNS)
     return articles_frame(location, Filters(), ids=tuple(wanted))

@@ -129,6 +129,13 @@ def tension_index(location: str, filters: Filters, *, smoothing_days: int = 7) -
                              smoothing_days=smoothing_days)
 
 
+def tension_index_by(location: str, filters: Filters, bucket: str) -> pd.DataFrame:
+    """The index smoothed over a bucket (7 days for days and weeks, 30 for months) and read at
+    each bucket's last day: what the Overview draws."""
+    daily = tension_index(location, filters, smoothing_days=index.SMOOTHING_FOR_BUCKET[bucket])
+    return index.sample_buckets(daily, bucket)
+
+
 def spikes(location: str, filters: Filters) -> pd.DataFrame:
     """Spike days per topic in the filtered window: a day's share of stories against its
     trailing 30-day baseline (unsmoothed, so a burst is dated to its day)."""

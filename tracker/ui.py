@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -186,6 +187,8 @@ def _load_url(ctx: Context, outlet_ids: list[str], languages: list[str]) -> None
         widgets["f_dates"] = (f.since or dt.date(2000, 1, 1), f.until or _today())
     st.session_state["_tt_widgets"] = widgets
     st.session_state["_tt_notes"] = notes
+    st.session_state["_tt_notes_for"] = urlstate.to_params(view)
+    st.session_state["_tt_url"] = None  # notes show until the user changes a filter
 
 
 def _restore_widgets() -> None:
@@ -217,8 +220,9 @@ def sidebar(ctx: Context) -> urlstate.ViewState:
                "all": "All time", urlstate.CUSTOM: "Custom range"}
     with st.sidebar:
         st.header("Filters")
-        for note in st.session_state.get("_tt_notes", []):
-            st.warning(note, icon="⚠️")
+        if st.session_state.get("_tt_url") in (None, st.session_state.get("_tt_notes_for")):
+            for note in st.session_state.get("_tt_notes", []):  # until the user changes a filter
+                st.warning(note, icon="⚠️")
         topic_ids = st.multiselect("Topics", list(ctx.labels), key="f_topics",
                                    format_func=lambda t: ctx.labels.get(t, t),
                                    placeholder="All articles", help="Articles carrying any of these topics.")
@@ -331,11 +335,15 @@ def start_poll(db: Database) -> bool:
 # --- small renderers shared by pages -------------------------------------------------------------
 
 _MD_SPECIAL = set("\\`*_{}[]()<>#+-.!|~:$=\"'&")
+# Streamlit turns ":material/icon:" and ":streamlit:" into icons before markdown escapes apply;
+# an invisible word joiner after the colon breaks the code and leaves the text as it was.
+_ST_SHORTCODE = re.compile(r":(?=material[/_]|streamlit:)")
 
 
 def md_escape(text: object) -> str:
-    """Feed text made literal for st.markdown: no links, emphasis, emoji codes, LaTeX or HTML."""
-    return "".join("\\" + c if c in _MD_SPECIAL else c for c in str(text)).replace("\n", " ")
+    """Feed text made literal for st.markdown: no links, emphasis, icons, LaTeX or HTML."""
+    text = _ST_SHORTCODE.sub(":\u2060", str(text))
+    return "".join("\\" + c if c in _MD_SPECIAL else c for c in text).replace("\n", " ")
 
 
 def md_link(url: object) -> str | None:
@@ -462,7 +470,8 @@ def index_method() -> None:
 def spike_list(spikes: pd.DataFrame, labels: dict[str, str], *, limit: int = 10) -> None:
     """Each spike as a sentence, with the stories behind it a click away."""
     if spikes.empty:
-        st.caption("No spikes in this window: no topic rose far above its recent baseline.")
+        st.caption("No spikes in this window: on no day did a topic carry at least 5 stories and rise far "
+                   "above its share of the previous 30 days.")
         return
     st.markdown(f"**Spikes** ({len(spikes)} in this window; newest first)")
     for row in spikes.head(limit).to_dict("records"):
@@ -495,9 +504,13 @@ def article_table(frame: pd.DataFrame, labels: dict[str, str]) -> None:
     })
     st.dataframe(shown, hide_index=True, column_config={
         "published": st.column_config.DatetimeColumn("Published (UTC)", format="YYYY-MM-DD HH:mm"),
+        "outlet": st.column_config.TextColumn("Outlet"),
         "title": st.column_config.TextColumn("Title", width="large"),
         "link": st.column_config.LinkColumn("Link", display_text="open ↗", width="small"),
+        "topics": st.column_config.TextColumn("Topics"),
         "matched terms": st.column_config.TextColumn("Matched terms", help="The words that decided each topic."),
+        "language": st.column_config.TextColumn("Language", width="small"),
+        "story": st.column_config.TextColumn("Story", help="Articles with the same story id report one event."),
     })
 
 
@@ -505,7 +518,8 @@ def page_picker(total: int, page_size: int, *, key: str) -> int:
     pages = max(1, -(-total // page_size))
     if pages == 1:
         return 1
-    return int(st.number_input(f"Page (of {pages:,})", min_value=1, max_value=pages, value=1, step=1, key=key))
+    column, _ = st.columns([1, 5])
+    return int(column.number_input(f"Page (of {pages:,})", min_value=1, max_value=pages, value=1, step=1, key=key))
 
 
 def page_caption(total: int, page: int, page_size: int, shown: int) -> str:
@@ -537,13 +551,22 @@ def feed_health_summary(health: pd.DataFrame) -> None:
 
 
 def feed_health_table(health: pd.DataFrame) -> None:
-    shown = health.assign(status=["⚠️ failing" if n else "✅ ok" for n in health["consecutive_failures"]])
+    """One row per feed, failing ones first and marked; local demo files shown by name only."""
+    shown = health.assign(
+        status=["⚠️ failing" if n else "✅ ok" for n in health["consecutive_failures"]],
+        last_error=health["last_error"].fillna(""),
+        url=[u if "://" in u else os.path.basename(u) for u in health["url"]],
+    )
     st.dataframe(shown[["status", "name", "last_success", "last_error", "http_status", "consecutive_failures",
                         "next_poll", "articles", "url"]], hide_index=True, column_config={
+        "status": st.column_config.TextColumn("Status", width="small"),
+        "name": st.column_config.TextColumn("Feed"),
         "last_success": st.column_config.DatetimeColumn("Last success (UTC)", format="YYYY-MM-DD HH:mm"),
+        "last_error": st.column_config.TextColumn("Last error"),
         "next_poll": st.column_config.DatetimeColumn("Next poll (UTC)", format="YYYY-MM-DD HH:mm"),
         "consecutive_failures": st.column_config.NumberColumn("Failures in a row"),
         "http_status": st.column_config.NumberColumn("HTTP", format="%d"),
+        "articles": st.column_config.NumberColumn("Articles"),
         "url": st.column_config.TextColumn("URL"),
     })
 
