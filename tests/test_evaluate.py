@@ -11,8 +11,10 @@ from tests.conftest import shared_dir
 from tracker.errors import ConfigError
 from tracker.evaluate import (
     CORE_TOPICS,
+    EXTRA_LABELS,
     LabelledItem,
     Scores,
+    load_extra,
     load_labels,
     macro_f1,
     micro,
@@ -27,6 +29,7 @@ from tracker.topics import Taxonomy, load_taxonomy
 
 DATA = Path(__file__).parent / "data"
 TINY = DATA / "eval_tiny.jsonl"
+EXTRA_TINY = DATA / "topics" / "extra_tiny.tsv"
 # The core topics must reach this F1 on the held-back part, in both languages together.
 BAR = 0.90
 
@@ -97,6 +100,25 @@ def test_split_is_deterministic_disjoint_and_about_sixty_forty():
     assert select(items, "all") == items
 
 
+def test_extra_labels_score_only_the_topics_they_cover(user_taxonomy: Taxonomy):
+    items = load_extra(EXTRA_TINY, TINY)  # the tiny labels file stands in for the corpus: ids and texts
+    assert [i.id for i in items] == ["tiny-03", "tiny-04", "tiny-07"]
+    assert items[0].unsure and items[1].topics == {"drones"} and items[2].lang == "zh"
+    scores = score(items, predict(user_taxonomy, items), user_taxonomy.ids())
+    # drones: wrongly given to 03 (UAV), missed in 04; chips (found in 07) is not scored on these items.
+    assert scores == {"drones": Scores(tp=0, fp=1, fn=1), "chips": Scores()}
+
+
+def test_extra_labels_must_say_what_they_cover_and_name_corpus_items(tmp_path: Path):
+    path = tmp_path / "extra.tsv"
+    path.write_text("id\ttopics\tnote\ntiny-01\tdrones\t\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="covers"):
+        load_extra(path, TINY)
+    path.write_text("# covers: drones\nid\ttopics\tnote\nnot-there\tdrones\t\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not-there"):
+        load_extra(path, TINY)
+
+
 def test_malformed_labels_name_the_line(tmp_path: Path):
     path = tmp_path / "labels.jsonl"
     path.write_text(json.dumps({"id": "a", "title": "x", "topics": []}) + "\n{not json\n", encoding="utf-8")
@@ -107,7 +129,7 @@ def test_malformed_labels_name_the_line(tmp_path: Path):
 # The held-back figures on the real labelled news (never copied into the repository).
 # Topics still under the bar must at least not fall below where they stand now; the bar itself is an
 # expected failure for them, strictly: the day one reaches it, remove it from FLOORS.
-FLOORS = {"arms_control": 0.70, "talks": 0.80}
+FLOORS = {"arms_control": 0.76, "talks": 0.86}  # held back with taxonomy 1.1: 0.765 and 0.867
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +138,19 @@ def held_back() -> dict[str, Scores]:
     taxonomy = load_taxonomy()
     items = select(load_labels(folder / "labels.jsonl"), "holdout")
     return score(items, predict(taxonomy, items), taxonomy.ids())
+
+
+def test_extra_labels_are_ids_of_unlabelled_corpus_items():
+    folder = shared_dir("TRACKER_EVAL_DIR")
+    labelled = {i.id for i in load_labels(folder / "labels.jsonl")}
+    items = load_extra(EXTRA_LABELS, folder / "corpus.jsonl")
+    ids = [i.id for i in items]
+    assert len(ids) == len(set(ids)) and labelled.isdisjoint(ids)
+    covered = items[0].scored or frozenset()
+    assert covered == {"arms_control", "hypersonics", "talks", "alliances"}
+    assert all(i.topics <= covered for i in items)
+    report = run_eval(folder / "labels.jsonl", part="extra", show_mistakes=0)
+    assert "labelled for alliances, arms_control, hypersonics, talks only" in report
 
 
 def _describe(topic: str, s: Scores) -> str:

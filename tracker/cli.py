@@ -428,8 +428,10 @@ def retag(force: bool, db: str | None) -> None:
 
 @main.command("eval")
 @click.argument("labels", type=click.Path(exists=True, dir_okay=False))
-@click.option("--part", type=click.Choice(["all", "tune", "holdout"]), default="all", show_default=True,
-              help="Which part of the labels to score: rules are tuned on 'tune' only; 'holdout' is held back.")
+@click.option("--part", type=click.Choice(["all", "tune", "holdout", "extra", "tune+extra"]), default="all",
+              show_default=True,
+              help="Which labels to score: rules are tuned on 'tune' (and 'extra', our own labels of unlabelled "
+                   "corpus items); 'holdout' is held back.")
 @click.option("--mistakes", default=20, show_default=True, metavar="N", help="How many mistakes to list.")
 def eval_cmd(labels: str, part: str, mistakes: int) -> None:
     """Score the topic tagger on labelled items (JSONL with title, summary, language, topics).

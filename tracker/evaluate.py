@@ -250,6 +250,7 @@ def format_mistakes(
 ) -> list[str]:
     """The first ``limit`` items whose topics differ from the labels, with the terms behind each."""
     lines: list[str] = []
+
     def scored(item: LabelledItem) -> set[str]:
         return {t for t in topics if item.covers(t)}
 

@@ -2,7 +2,9 @@
 
 Terms are compiled into regular expressions shaped as tries (a shared prefix is matched once): one for
 English terms, matched as whole words and case-insensitively unless written as an acronym ("US",
-"PLA"), and a few for Chinese terms, matched anywhere in every Simplified/Traditional spelling.
+"PLA": only in capitals) or holding a word in capitals ("New START": that word only with a capital, so
+"a new start" is not the treaty), and a few for Chinese terms, matched anywhere in every
+Simplified/Traditional spelling.
 Overlapping terms are all found ("nuclear arms" and "arms control"; 中美防长 holds 中美 and 防长). What a
 matched string stands for is worked out once per distinct string and remembered, so a scan costs one
 regex pass plus a dictionary look-up per match.
@@ -11,7 +13,6 @@ regex pass plus a dictionary look-up per match.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from itertools import accumulate, islice
 
 from tracker.hanzi import WIDTH, fold, variants
@@ -47,7 +48,7 @@ class Text:
     ``limit`` is where scanning stopped: the end of the text, or of its lead when only the lead matters.
     """
 
-    __slots__ = ("original", "title_len", "by_term", "limit", "_ends", "_lead_end", "_numbers")
+    __slots__ = ("original", "title_len", "by_term", "limit", "_ends", "_lead_end")
 
     def __init__(self, original: str, title_len: int, by_term: dict[int, list[Hit]] | None = None) -> None:
         self.original = original
@@ -56,7 +57,6 @@ class Text:
         self.limit = len(original)
         self._ends: list[int] | None = None
         self._lead_end: int | None = None
-        self._numbers: dict[int, int] | None = None
 
     @property
     def hits(self) -> list[Hit]:
@@ -66,21 +66,10 @@ class Text:
     def lead_end(self) -> int:
         """Where the lead ends: the title and the first ``LEAD_SENTENCES`` sentences of the summary."""
         if self._lead_end is None:
-            self._lead_end = len(self.original)
             # Break 0 is the title's own newline; break n ends the summary's n-th sentence.
-            for count, m in enumerate(_SENTENCE.finditer(self.original, self.title_len)):
-                if count == LEAD_SENTENCES:
-                    self._lead_end = m.end()
-                    break
+            m = next(islice(_SENTENCE.finditer(self.original, self.title_len), LEAD_SENTENCES, None), None)
+            self._lead_end = len(self.original) if m is None else m.end()
         return self._lead_end
-
-    @property
-    def sentence_number(self) -> dict[int, int]:
-        """Hit start -> the number of its sentence, for every hit (worked out on first use)."""
-        if self._numbers is None:
-            ends = self.sentence_ends
-            self._numbers = {h[0]: bisect_right(ends, h[0]) for hits in self.by_term.values() for h in hits}
-        return self._numbers
 
     @property
     def sentence_ends(self) -> list[int]:
@@ -196,16 +185,18 @@ class TermFinder:
         stops at the end of the lead.
         """
         original = f"{title}\n{summary}" if summary else title
-        has_cjk = not original.isascii() and _CJK.search(original) is not None
-        if has_cjk and _FULLWIDTH.search(original):
-            original = _FULLWIDTH.sub(lambda m: m.group().translate(WIDTH), original)
-        low = original.lower()
-        if len(low) != len(original):  # a few characters grow when lower-cased; keep offsets aligned
-            low = "".join(c.lower() if len(c.lower()) == 1 else c for c in original)
         text = Text(original, len(title))
         by_term = text.by_term
         # When every rule reads only the lead, so does tagging: long texts cost no more than short ones.
         end = text.limit = text.lead_end if lead_only else len(original)
+        read = original if end == len(original) else original[:end]  # all that is looked at
+        has_cjk = not read.isascii() and _CJK.search(read) is not None
+        if has_cjk and _FULLWIDTH.search(read):  # (one character for one: sentence ends stay in place)
+            read = _FULLWIDTH.sub(lambda m: m.group().translate(WIDTH), read)
+            text.original = original = read + original[end:]
+        low = read.lower()
+        if len(low) != len(read):  # a few characters grow when lower-cased; keep offsets aligned
+            low = "".join(c.lower() if len(c.lower()) == 1 else c for c in read)
         # Chinese text rarely holds English terms: look for them only where there are Latin letters.
         latin = not has_cjk or _LATIN.search(low, 0, end) is not None
         if prefilter and self._prefilter is not None:
@@ -241,7 +232,11 @@ class TermFinder:
                 entry = memo[found] = self._resolve(found)
             at = m.start()
             for tid, start, stop, spelling in entry:
-                if spelling is not None and not _same_spelling(original[at + start : at + stop], spelling):
+                if spelling is not None and (
+                    original[at + start : at + stop] != spelling
+                    if spelling.__class__ is str and " " not in spelling
+                    else not _same_spelling(original[at + start : at + stop], spelling)
+                ):
                     continue  # "us" is not "US", "a new start" is not "New START"
                 hit = (at + start, at + stop, tid)
                 known = by_term.get(tid)
@@ -253,7 +248,7 @@ class TermFinder:
     def _search_everywhere(self, pattern: re.Pattern[str], low: str, end: int, by_term: dict[int, list[Hit]]) -> None:
         """Every Chinese term in ``low``: the terms at the first place a term starts, then on from the
         next character (Chinese terms overlap freely: 中美防长 holds 中美, 美防长 and 防长)."""
-        memo, search = self._memo, pattern.search
+        memo, search, get = self._memo, pattern.search, by_term.get
         pos = 0
         while (m := search(low, pos, end)) is not None:
             found = m.group()
@@ -262,12 +257,11 @@ class TermFinder:
                 entry = memo[found] = self._resolve(found)
             pos = m.start()
             for tid, _, length, _ in entry:
-                hit = (pos, pos + length, tid)
-                known = by_term.get(tid)
+                known = get(tid)
                 if known is None:
-                    by_term[tid] = [hit]
+                    by_term[tid] = [(pos, pos + length, tid)]
                 else:
-                    known.append(hit)
+                    known.append((pos, pos + length, tid))
             pos += 1
 
     def _resolve(self, found: str) -> Entry:
