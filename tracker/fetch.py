@@ -45,6 +45,7 @@ _LOCAL_TYPES = {
     ".atom": "application/atom+xml",
     ".rdf": "application/rdf+xml",
 }
+_MAX_VALIDATOR = 1024  # characters of an ETag or Last-Modified worth keeping
 # Headers that describe the bytes on the wire, not the decoded content we return.
 _WIRE_HEADERS = {"content-encoding", "content-length", "transfer-encoding"}
 
@@ -210,10 +211,11 @@ def _fetch_http(
 ) -> FetchResult:
     validators = validators or Validators()
     conditional = {}
-    if validators.etag:
-        conditional["If-None-Match"] = validators.etag
-    if validators.last_modified:
-        conditional["If-Modified-Since"] = validators.last_modified
+    sent_etag, sent_last_modified = _validator(validators.etag), _validator(validators.last_modified)
+    if sent_etag:
+        conditional["If-None-Match"] = sent_etag
+    if sent_last_modified:
+        conditional["If-Modified-Since"] = sent_last_modified
     try:
         with netguard.deadline(settings.total_timeout):
             response, content = _follow(source, conditional, settings, client)
@@ -226,7 +228,7 @@ def _fetch_http(
 
     headers = {name: value for name, value in response.headers.items() if name not in _WIRE_HEADERS}
     status = response.status_code
-    etag, last_modified = headers.get("etag"), headers.get("last-modified")
+    etag, last_modified = _validator(headers.get("etag")), _validator(headers.get("last-modified"))
     if status == 304:  # a 304 may update the validators; otherwise the old ones stand
         etag, last_modified = etag or validators.etag, last_modified or validators.last_modified
     return FetchResult(
@@ -239,6 +241,17 @@ def _fetch_http(
         last_modified=last_modified,
         elapsed=time.monotonic() - started,
     )
+
+
+def _validator(value: str | None) -> str | None:
+    """An ETag or Last-Modified we can send back: printable ASCII, of a sane length.
+
+    A server that sent other bytes would otherwise have them stored and sent with every
+    later request, which httpx refuses: the feed would fail for good.
+    """
+    if value and len(value) <= _MAX_VALIDATOR and value.isascii() and value.isprintable():
+        return value
+    return None
 
 
 def _follow(

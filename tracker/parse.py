@@ -40,10 +40,6 @@ _MAX_SKIP_WARNINGS = 5
 
 _HTML_START = re.compile(rb"<!doctype\s+html|<html[\s>]", re.IGNORECASE)
 _JSON_FEED = "https://jsonfeed.org/version/"
-# What feedparser (and we) take as the document element's start: the prolog ends there.
-_ROOT_START = re.compile(r"<[A-Za-z0-9_]")
-_ROOT_START_BYTES = re.compile(rb"<[A-Za-z0-9_]")
-_DOCTYPE_START = re.compile(r"<!DOCTYPE", re.IGNORECASE)
 _DOCTYPE = re.compile(r"<!DOCTYPE(?:[^\[>]|\[[^\]]*\])*>", re.IGNORECASE)
 _PROLOG_ENCODING = re.compile(rb"^<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._:\-]+)")
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:\-]+)", re.IGNORECASE)
@@ -57,6 +53,14 @@ _ASCII_SAFE = frozenset(
      "cp932", "euc_kr", "euc_jp", "shift_jis", "koi8-r", "koi8-u"}
 )
 _BIG5 = frozenset({"big5", "big5-tw", "csbig5", "cn-big5", "x-x-big5"})
+_GUID_JUNK = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_STARTS_WITH_YEAR = re.compile(r"\s*\d{4}")
+# ISO 8601 / W3C-DTF as feeds write it: basic or extended, "T" or a space, optional
+# seconds, fraction and zone (Z, an offset, or a short name such as GMT).
+_ISO_DATE = re.compile(
+    r"(?P<y>\d{4})(?:-?(?P<m>\d\d)(?:-?(?P<d>\d\d)(?:[Tt ]+(?P<H>\d\d):?(?P<M>\d\d)"
+    r"(?::?(?P<S>\d\d)(?:[.,]\d+)?)?\s*(?:[Zz]|[+-](?P<zh>\d\d)(?::?(?P<zm>\d\d))?|[A-Za-z]{1,5})?)?)?)?"
+)
 
 
 @dataclass(frozen=True)
@@ -202,8 +206,6 @@ def _without_doctype(content: bytes, charsets: Iterable[str]) -> tuple[bytes, bo
     removed = False
     # latin-1 stands for every ASCII-safe encoding, and the others are decoded.
     for codec in ["latin-1", *(c for c in charsets if not _ascii_safe(c))]:
-        if codec == "latin-1" and b"<!" not in content[: _prolog_end_bytes(content)]:
-            continue
         try:
             text = content.decode(codec)
         except (UnicodeDecodeError, LookupError):
@@ -214,20 +216,36 @@ def _without_doctype(content: bytes, charsets: Iterable[str]) -> tuple[bytes, bo
     return content, removed
 
 
-def _prolog_end_bytes(content: bytes) -> int:
-    match = _ROOT_START_BYTES.search(content)
-    return match.start() if match else len(content)
-
-
 def _drop_doctypes(text: str) -> str:
-    while True:
-        root = _ROOT_START.search(text)
-        prolog_end = root.start() if root else len(text)
-        start = _DOCTYPE_START.search(text, 0, prolog_end)
-        if start is None:
-            return text
-        whole = _DOCTYPE.match(text, start.start())
-        text = text[: start.start()] + text[whole.end() if whole else prolog_end :]
+    """``text`` without the declarations before its document element.
+
+    The prolog is read as XML reads it: comments and processing instructions are passed
+    whole, so a "<a" inside one does not end the prolog early (leaving the DOCTYPE after
+    it in place), and a DOCTYPE inside a comment cannot swallow the comment's end. Such a
+    DOCTYPE is broken up instead ("< !"), since feedparser's own filter finds declarations
+    even inside comments and would hand their entities to its loose parser.
+    """
+    parts: list[str] = []
+    pos = 0
+    while (start := text.find("<", pos)) >= 0 and text[start + 1 : start + 2] in ("!", "?"):
+        parts.append(text[pos:start])
+        if text.startswith("<!--", start):
+            body_end = _find_or_end(text, "-->", start + 4)
+            end = min(body_end + 3, len(text))
+            parts.append("<!--" + text[start + 4 : body_end].replace("<!", "< !") + text[body_end:end])
+        elif text.startswith("<?", start):
+            end = min(_find_or_end(text, "?>", start + 2) + 2, len(text))
+            parts.append(text[start:end])
+        else:  # a DOCTYPE, or a stray declaration: never kept
+            whole = _DOCTYPE.match(text, start)
+            end = whole.end() if whole else min(_find_or_end(text, ">", start) + 1, len(text))
+        pos = end
+    return "".join(parts) + text[pos:]
+
+
+def _find_or_end(text: str, what: str, start: int) -> int:
+    found = text.find(what, start)
+    return len(text) if found < 0 else found
 
 
 def _ascii_safe(charset: str) -> bool:
@@ -276,17 +294,32 @@ def _read_json_feed(content: bytes, resource: str) -> _Document:
 
 
 def _json_entry(item: dict[str, Any]) -> Mapping[str, Any]:
-    """A JSON Feed item in feedparser's entry shape."""
+    """A JSON Feed item in feedparser's entry shape.
+
+    A field of the wrong type (a list for a title, a dict for a URL) is left out, not
+    allowed to cost the item its other fields.
+    """
     ident = item.get("id")
+    external = _json_text(item, "external_url")
     return {
-        "title": item.get("title"),
-        "link": item.get("url") or item.get("external_url"),
-        "id": str(ident) if ident is not None else None,
-        "summary": item.get("summary") or item.get("content_html") or item.get("content_text"),
+        "title": _json_text(item, "title"),
+        "link": _json_text(item, "url"),
+        "links": [{"href": external}] if external else [],  # the fallback when url is unusable
+        "id": str(ident) if isinstance(ident, str | int | float) and not isinstance(ident, bool) else None,
+        "summary": _json_text(item, "summary", "content_html", "content_text"),
         "published_parsed": _iso_struct(item.get("date_published")),
         "updated_parsed": _iso_struct(item.get("date_modified")),
-        "language": item.get("language"),
+        "language": _json_text(item, "language"),
     }
+
+
+def _json_text(item: dict[str, Any], *keys: str) -> str | None:
+    """The first of ``keys`` that holds a non-blank string."""
+    for key in keys:
+        value = item.get(key)
+        if isinstance(value, str) and value.strip():
+            return value
+    return None
 
 
 def _iso_struct(value: object) -> time.struct_time | None:
@@ -318,7 +351,7 @@ def _to_item(entry: Mapping[str, Any], context: _Context) -> ParsedItem:
     title = clean_text(entry.get("title") or "", TITLE_CHARS)
     summary = clean_text(_summary_markup(entry), SUMMARY_CHARS)
     link = _entry_link(entry, context.base)
-    guid = (entry.get("id") or "").strip() or None
+    guid = _guid(entry.get("id"))
     if guid and entry.get("guidislink"):
         # feedparser resolves a permalink guid only when it was given the base.
         guid = safe_link(guid, context.base) or guid
@@ -341,6 +374,14 @@ def _to_item(entry: Mapping[str, Any], context: _Context) -> ParsedItem:
         published_is_fallback=is_fallback,
         language=_language(entry, context),
     )
+
+
+def _guid(value: object) -> str | None:
+    # Stored as given, so without the characters no database can hold (lone surrogates
+    # from JSON or a "&#xD800;") or that nothing should show (controls).
+    if not isinstance(value, str):
+        return None
+    return _GUID_JUNK.sub("", value).strip() or None
 
 
 def _summary_markup(entry: Mapping[str, Any]) -> str:
@@ -370,9 +411,9 @@ def _entry_link(entry: Mapping[str, Any], base: str | None) -> str | None:
 
 def _published(entry: Mapping[str, Any], fetched_at: dt.datetime) -> tuple[dt.datetime, bool]:
     latest = fetched_at + FUTURE_SLACK
-    for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        parsed = entry.get(key)
-        if not parsed:
+    for key in ("published", "updated", "created"):
+        parsed = entry.get(f"{key}_parsed")
+        if not parsed or _impossible_date(entry.get(key)):
             continue
         try:
             year, month, day, hour, minute, second = parsed[:6]
@@ -382,6 +423,27 @@ def _published(entry: Mapping[str, Any], fetched_at: dt.datetime) -> tuple[dt.da
         if EARLIEST <= moment <= latest:
             return moment, False
     return fetched_at, True
+
+
+def _impossible_date(raw: object) -> bool:
+    """True for a date string that starts with a year but is no valid ISO 8601 date.
+
+    feedparser normalises impossible values ("2024-13-45" becomes 2025-01-01, "T25:14"
+    the next day) and misreads text that starts with a year ("2013-xx-27" becomes
+    1 November), which would date an article wrongly instead of marking it undated.
+    """
+    if not isinstance(raw, str) or not _STARTS_WITH_YEAR.match(raw):
+        return False
+    match = _ISO_DATE.fullmatch(raw.strip())
+    if match is None:
+        return True
+    try:
+        dt.date(int(match["y"]), int(match["m"] or 1), int(match["d"] or 1))
+    except ValueError:
+        return True
+    hour, minute, second, zone_hour, zone_minute = (int(match[k] or 0) for k in ("H", "M", "S", "zh", "zm"))
+    valid_time = (hour, minute, second) <= (24, 0, 0) and minute <= 59 and second <= 60
+    return not (valid_time and zone_hour <= 14 and zone_minute <= 59)
 
 
 def _language(entry: Mapping[str, Any], context: _Context) -> str:

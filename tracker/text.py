@@ -45,9 +45,15 @@ _ELLIPSIS = "…"
 _WEB_SCHEMES = ("http", "https")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _MAX_URL = 4096
-# Controls, tabs and line breaks (which browsers strip, so "java\tscript:" runs), and
-# invisible or bidi characters that make a URL look like another.
-_URL_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+# Controls, tabs and line breaks (which browsers strip, so "java\tscript:" runs),
+# invisible or bidi characters that make a URL look like another, and lone surrogates
+# (JSON can carry them; no database encoding can).
+_URL_CONTROLS = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ud800-\udfff]"
+)
+# Characters a browser percent-encodes when it parses a URL; encoded, a stored link can
+# hold no tag and cannot close the quoted attribute it is written into.
+_URL_ESCAPES = str.maketrans({" ": "%20", '"': "%22", "<": "%3C", ">": "%3E", "`": "%60"})
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
 _SPACE = re.compile(r"\s")
 _TRACKING = frozenset(
@@ -85,6 +91,15 @@ class _TextExtractor(HTMLParser):
     def handle_data(self, data: str) -> None:
         if not self.dropping:
             self.parts.append(data)
+
+    def parse_marked_section(self, i: int, report: bool = True) -> int:
+        # The stdlib raises AssertionError on "<![" without a known keyword ("<![><img ...");
+        # browsers read that as a bogus comment ending at the next ">", and so do we.
+        try:
+            return super().parse_marked_section(i, report)
+        except AssertionError:
+            end = self.rawdata.find(">", i + 3)
+            return -1 if end < 0 else end + 1
 
 
 def _text_of(markup: str) -> str:
@@ -151,7 +166,8 @@ def safe_link(url: str | None, base: str | None = None) -> str | None:
     Refused: any other scheme (javascript:, data:, vbscript:, file:, ...) in any letter
     case, also when hidden behind whitespace or HTML entities; URLs holding control
     characters; relative URLs without an http(s) base. The scheme is lower-cased and
-    spaces are percent-encoded; the rest stays as written.
+    spaces, ``"``, ``<``, ``>`` and backticks are percent-encoded (as browsers do); the
+    rest stays as written.
 
     >>> safe_link("../b?x=1", "https://example.com/a/feed")
     'https://example.com/b?x=1'
@@ -173,7 +189,7 @@ def safe_link(url: str | None, base: str | None = None) -> str | None:
             url = urljoin(base.strip(), url)
         except ValueError:
             return None
-    scheme, _, rest = url.replace(" ", "%20").partition(":")
+    scheme, _, rest = url.translate(_URL_ESCAPES).partition(":")
     url = f"{scheme.lower()}:{rest}"
     return url if _is_web_url(url) else None
 
