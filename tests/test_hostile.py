@@ -426,8 +426,6 @@ def test_cli_poll_names_the_feed_and_the_reason(db_path: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="store_stories.cluster_pending compares every pair of near-identical headlines "
-                                       "(stories._candidates): 3,000 in a 360 kB feed take ~25 s, a 10 MB feed hours")
 def test_near_identical_headlines_do_not_stall_the_poll(tmp_path: Path) -> None:
     items = "".join(f"<item><title>Breaking: PLA drills near the Taiwan Strait, update {n}</title>"
                     f"<link>https://same.example/{n}</link></item>" for n in range(3000))

@@ -152,3 +152,9 @@ def test_backoff_grows_caps_and_honours_retry_after() -> None:
     assert poller.next_poll_after_failure(NOW, 1, 900, 86400, retry_after=120) == NOW + dt.timedelta(seconds=120)
     jittered = {poller.next_poll_after_success(NOW, 900, rng) for _ in range(5)}
     assert len(jittered) == 5 and all(810 <= (t - NOW).total_seconds() <= 990 for t in jittered)
+
+
+def test_dead_local_owners() -> None:
+    alive = {101: True, 102: False}.get
+    owners = ["here:101", "here:102", "there:102", "here:notapid", "here:103"]
+    assert poller.dead_local_owners(owners, "here", lambda pid: bool(alive(pid))) == ["here:102", "here:103"]

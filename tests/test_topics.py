@@ -61,15 +61,20 @@ def test_language_is_only_a_hint(taxonomy: Taxonomy):
 
 
 def test_explanation_names_the_deciding_rule_and_terms(taxonomy: Taxonomy):
-    summary = "The PLA and the Pentagon agreed a hotline."
-    found = {e.topic: e for e in explain(taxonomy, "US and China hold defence talks", summary)}
+    title, summary = "US and China hold defence talks", "The PLA and the Pentagon agreed a hotline."
+    found = {e.topic: e for e in explain(taxonomy, title, summary)}
     talks = found["talks"]
     assert talks.tagged
-    assert "Pentagon" in talks.terms or "PLA" in talks.terms
-    assert any(r.fired for r in talks.rules)
+    # The first rule that fires (in file order) decides, in the explanation as in the tag.
+    assert talks.terms == {m.topic: m.terms for m in tag(taxonomy, title, summary)}["talks"]
+    assert "defence talks" in talks.terms
+    fired = [r.name for r in talks.rules if r.fired]
+    assert talks.reason.startswith(f"tagged by {fired[0]}: ")
+    assert len(fired) > 1 and "also fired" in talks.reason  # the others are still shown
     text = format_explanation(list(found.values()))
     assert text.splitlines()[0].startswith("Topics: ")
     assert "+ talks" in text
+    assert "Pentagon" in text  # a later rule's terms, in its trace
     assert any(term in text for term in talks.terms)
 
 

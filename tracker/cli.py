@@ -65,7 +65,7 @@ def _report_line(r: FeedReport) -> str:
         return f"updated       {r.source_id}: {r.new} new, {r.seen} seen{extra}"
     if r.outcome == "not_modified":
         return f"not modified  {r.source_id}"
-    return f"skipped       {r.source_id}: not due yet (backing off or told to wait)"
+    return f"skipped       {r.source_id}: not due yet (backing off or told to wait), or another poller has it"
 
 
 def _totals_line(report: PollReport) -> str:

@@ -27,6 +27,30 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def dead_local_owners(owners: Sequence[str], host: str, alive: Callable[[int], bool] = _process_alive) -> list[str]:
+    """Lease owners ("host:pid") on this host whose process is gone: a poller killed mid-poll.
+
+    Their claims can be dropped at once instead of waiting for the lease to expire; owners on
+    other hosts cannot be checked from here and keep their leases until they expire.
+    """
+    dead = []
+    for owner in owners:
+        owner_host, _, pid = owner.rpartition(":")
+        if owner_host == host and pid.isdigit() and int(pid) != os.getpid() and not alive(int(pid)):
+            dead.append(owner)
+    return dead
+
+
 # --- pure decisions ---------------------------------------------------------------------------
 
 def next_poll_after_success(now: dt.datetime, interval: float, rng: random.Random | None = None) -> dt.datetime:
@@ -73,6 +97,7 @@ def poll(store: Store, sources: Sequence[FeedSource], *, settings: Settings | No
             progress(report)
 
     # Claim feeds a batch at a time, so several pollers sharing one store share the work.
+    store.release_owners(dead_local_owners(store.lease_owners(started), socket.gethostname()))
     pending = {s.id: s for s in sources}
     while pending:
         claimed = store.claim_feeds(list(pending), worker=worker, now=_now(), lease_seconds=settings.lease_seconds,

@@ -112,15 +112,17 @@ def _utc(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
     return frame
 
 
+def _count_statement(filters: Filters) -> Select[Any]:
+    if uses_rollups(filters) and not filters.topics:
+        return select(func.coalesce(func.sum(daily_counts.c.articles), 0)).where(
+            daily_counts.c.topic == ALL_TOPICS, *_rollup_conditions(filters))
+    return _filtered(select(func.count()).select_from(articles), filters)
+
+
 def count_articles(location: str, filters: Filters = Filters()) -> int:
     """How many articles match (from the rollups when they can answer)."""
-    if uses_rollups(filters) and not filters.topics:
-        stmt = select(func.coalesce(func.sum(daily_counts.c.articles), 0)).where(
-            daily_counts.c.topic == ALL_TOPICS, *_rollup_conditions(filters))
-    else:
-        stmt = _filtered(select(func.count()).select_from(articles), filters)
     with Store(location).transaction(write=False) as conn:
-        return int(conn.execute(stmt).scalar() or 0)
+        return int(conn.execute(_count_statement(filters)).scalar() or 0)
 
 
 def articles_frame(location: str, filters: Filters = Filters(), *, limit: int | None = None,
@@ -230,9 +232,9 @@ def _day(column: Any) -> Any:
 
 def window_summary(location: str, filters: Filters) -> dict[str, Any]:
     """Articles, outlets, and article counts per topic (the selected topics, or all) in the window."""
-    with Store(location).transaction(write=False) as conn:
-        return {"articles": count_articles(location, filters), "outlets": _count_outlets(conn, filters),
-                "topics": _count_per_topic(conn, filters)}
+    with Store(location).transaction(write=False) as conn:  # one snapshot for all three figures
+        return {"articles": int(conn.execute(_count_statement(filters)).scalar() or 0),
+                "outlets": _count_outlets(conn, filters), "topics": _count_per_topic(conn, filters)}
 
 
 def _count_outlets(conn: Any, filters: Filters) -> int:

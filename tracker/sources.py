@@ -23,8 +23,27 @@ def is_remote(url: str) -> bool:
 
 
 def _block_lines(text: str) -> list[int]:
-    """Line numbers (1-based) of each [[feeds]] header, so errors can name the line."""
-    return [n for n, line in enumerate(text.splitlines(), 1) if re.match(r"\s*\[\[\s*feeds\s*\]\]", line)]
+    """Line numbers (1-based) of each [[feeds]] header, so errors can name the line.
+
+    Lines inside multi-line strings are not headers, whatever they look like.
+    """
+    found, quote = [], None
+    for n, line in enumerate(text.splitlines(), 1):
+        if quote is None and re.match(r"\s*\[\[\s*feeds\s*\]\]", line):
+            found.append(n)
+        for match in re.finditer(r'"""|\'\'\'', line):
+            if quote is None:
+                quote = match.group()
+            elif quote == match.group():
+                quote = None
+    return found
+
+
+def _line_of(text: str, pattern: str) -> int | None:
+    for n, line in enumerate(text.splitlines(), 1):
+        if re.match(pattern, line):
+            return n
+    return None
 
 
 def load_sources(path: str | Path) -> tuple[FeedSource, ...]:
@@ -36,11 +55,14 @@ def load_sources(path: str | Path) -> tuple[FeedSource, ...]:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read feeds file: {exc.strerror or exc}", resource=str(path)) from exc
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError("feeds file is not UTF-8 text", resource=str(path)) from exc
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"line {line}: not UTF-8 text (save the file as UTF-8)", resource=str(path)) from exc
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -50,8 +72,10 @@ def load_sources(path: str | Path) -> tuple[FeedSource, ...]:
     if unknown_top:
         raise ConfigError(f"unknown top-level key(s): {', '.join(sorted(unknown_top))}", resource=str(path))
     entries = data.get("feeds", [])
-    if not isinstance(entries, list):
-        raise ConfigError("'feeds' must be a list of [[feeds]] tables", resource=str(path))
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        line = _line_of(text, r"\s*(\[\s*feeds\s*\]|feeds\s*=)")
+        where = f"{path}, line {line}" if line else str(path)
+        raise ConfigError("'feeds' must be a list of [[feeds]] tables (two brackets)", resource=where)
     lines = _block_lines(text)
     sources: list[FeedSource] = []
     seen_ids: dict[str, int] = {}
@@ -94,6 +118,8 @@ def _validate_entry(entry: object, where: str, *, base: Path) -> FeedSource:
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise ConfigError("'tags' must be a list of strings", resource=where)
     url = entry["url"].strip()
+    if any(ord(c) < 32 or ord(c) == 127 for c in url):
+        raise ConfigError(f"url {url!r} holds a control character", resource=where)
     scheme = urlsplit(url).scheme.lower()
     if scheme in ("http", "https"):
         if not urlsplit(url).netloc:

@@ -137,6 +137,9 @@ class Store:
         try:
             with self.engine.connect() as conn:
                 conn = conn.execution_options(tracker_write=write)
+                if not write and conn.dialect.name == "postgresql":
+                    # One snapshot for every statement of a read, as SQLite's read transactions give.
+                    conn = conn.execution_options(isolation_level="REPEATABLE READ")
                 with conn.begin():
                     yield conn
         except StoreError:
@@ -220,6 +223,19 @@ class Store:
                 conn.execute(update(feeds).where(feeds.c.id.in_(claimed)).values(
                     lease_owner=worker, lease_until=now + dt.timedelta(seconds=lease_seconds)))
         return claimed
+
+    def lease_owners(self, now: dt.datetime) -> list[str]:
+        """The pollers holding unexpired claims right now."""
+        with self.transaction(write=False) as conn:
+            return sorted(conn.execute(select(func.distinct(feeds.c.lease_owner)).where(
+                feeds.c.lease_owner.is_not(None), feeds.c.lease_until >= now)).scalars())
+
+    def release_owners(self, owners: list[str]) -> None:
+        """Drop every claim held by these pollers (they are known to be gone)."""
+        if owners:
+            with self.transaction() as conn:
+                conn.execute(update(feeds).where(feeds.c.lease_owner.in_(owners))
+                             .values(lease_owner=None, lease_until=None))
 
     def release_feeds(self, feed_ids: list[str], *, worker: str) -> None:
         """Give back claims this worker did not use (e.g. a poll stopped early)."""

@@ -26,11 +26,12 @@ its members, so the partition and the ids do not depend on arrival order.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import math
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
@@ -267,6 +268,23 @@ def _near(a: _Prepared, b: _Prepared) -> bool:
     return abs(a.article.published - b.article.published) <= WINDOW
 
 
+# A flood of near-identical items (one outlet's numbered updates, say) would make every pair a
+# candidate. Each new article is compared with at most this many candidates per search, the
+# nearest in time first: ordinary news never comes close, and the flood stays linear. Beyond
+# the cap, which pairs get checked can depend on arrival order.
+MAX_CANDIDATES = 64
+
+
+def _nearest(items: list[_Prepared], i: int, candidates: Iterable[int]) -> list[int]:
+    """The candidates within WINDOW of item i, at most MAX_CANDIDATES of them, nearest first."""
+    when = items[i].article.published
+    near = [j for j in candidates if j != i and abs(items[j].article.published - when) <= WINDOW]
+    if len(near) <= MAX_CANDIDATES:
+        return near
+    return heapq.nsmallest(MAX_CANDIDATES, near,
+                           key=lambda j: (abs(items[j].article.published - when), items[j].article.id))
+
+
 def _title_pairs(items: list[_Prepared], new_count: int) -> Iterator[tuple[int, int]]:
     """Pairs (new, any) whose title tokens reach TITLE_THRESHOLD, found exactly by prefix filtering.
 
@@ -286,13 +304,11 @@ def _title_pairs(items: list[_Prepared], new_count: int) -> Iterator[tuple[int, 
     for i in usable:
         if i >= new_count:
             break
-        title, seen = items[i].title_tokens, {i}
-        for token in prefixes[i]:
-            for j in index[token]:
-                if j not in seen:
-                    seen.add(j)
-                    if _jaccard(title, items[j].title_tokens) >= TITLE_THRESHOLD and _near(items[i], items[j]):
-                        yield i, j
+        title = items[i].title_tokens
+        found = dict.fromkeys(j for token in prefixes[i] for j in index[token])
+        for j in _nearest(items, i, found):
+            if _jaccard(title, items[j].title_tokens) >= TITLE_THRESHOLD:
+                yield i, j
 
 
 def _text_pairs(items: list[_Prepared], new_count: int) -> Iterator[tuple[int, int]]:
@@ -308,7 +324,7 @@ def _text_pairs(items: list[_Prepared], new_count: int) -> Iterator[tuple[int, i
     for i, minhash in zip(usable, hashes, strict=True):
         if i >= new_count:
             break
-        yield from ((i, j) for j in lsh.query(minhash) if j != i and _near(items[i], items[j]))
+        yield from ((i, j) for j in _nearest(items, i, lsh.query(minhash)))
 
 
 def _exact_pairs(items: list[_Prepared], new_count: int) -> Iterator[tuple[int, int]]:
@@ -322,7 +338,7 @@ def _exact_pairs(items: list[_Prepared], new_count: int) -> Iterator[tuple[int, 
     for group in groups.values():
         for i in group:
             if i < new_count:
-                yield from ((i, j) for j in group if j != i and _near(items[i], items[j]))
+                yield from ((i, j) for j in _nearest(items, i, group))
 
 
 def _candidates(items: list[_Prepared], new_count: int) -> list[tuple[int, int]]:

@@ -5,7 +5,8 @@ Pure functions: no I/O here except ``load_taxonomy`` reading the taxonomy file. 
 1. One scan finds every term of every topic in ``title + "\\n" + summary`` (``tracker.terms``).
 2. A topic's rules are checked (``tracker.matcher``): its ``terms`` (any one suffices), then each
    ``[[topics.rules]]`` (every slot of ``all`` matched within the rule's scope, and no ``none`` term in
-   that scope). Rules marked ``lead`` read only the title and the summary's first two sentences.
+   that scope). Rules marked ``lead`` read only the title and the summary's first two sentences. The
+   first rule that fires, in file order, gives the topic its terms.
 3. A topic with an ``exclude`` term where its rules look is never given, whatever fired.
 
 ``explain`` reports the same decision per topic and rule, for the ``tracker explain`` command.
@@ -19,7 +20,7 @@ from tracker.matcher import Matcher, check, role
 from tracker.matcher import Rule as CompiledRule
 from tracker.models import TopicMatch
 from tracker.taxonomy import Rule, Taxonomy, TopicDef, load_taxonomy
-from tracker.terms import Text
+from tracker.terms import Hit, Text
 
 __all__ = [
     "Explanation",
@@ -45,8 +46,11 @@ def tag(taxonomy: Taxonomy, title: str, summary: str = "", language: str | None 
     ['taiwan', 'exercises']
     """
     matcher: Matcher = taxonomy.matcher
-    text = matcher.scan(title, summary, for_tagging=True)
-    return tuple(TopicMatch(matcher.topic_ids[ti], matcher.names(hits)) for ti, hits in matcher.decide(text))
+    text = matcher.finder.scan(title, summary, prefilter=True, lead_only=matcher.lead_only)  # = scan for tagging
+    if not text.by_term:
+        return ()
+    ids, names = matcher.topic_ids, matcher.names
+    return tuple([TopicMatch(ids[ti], names(hits)) for ti, hits in matcher.decide(text)])
 
 
 @dataclass(frozen=True)
@@ -73,8 +77,9 @@ class Explanation:
     @property
     def reason(self) -> str:
         if self.tagged:
-            fired = [r.name for r in self.rules if r.fired]
-            return f"tagged by {', '.join(fired)}: {', '.join(self.terms)}"
+            first, *others = [r.name for r in self.rules if r.fired]
+            also = f" (also fired: {', '.join(others)})" if others else ""
+            return f"tagged by {first}: {', '.join(self.terms)}{also}"
         if self.excluded_by:
             return f"excluded by {', '.join(self.excluded_by)}"
         vetoed = [r for r in self.rules if r.vetoed_by]
@@ -95,21 +100,24 @@ def explain(taxonomy: Taxonomy, title: str, summary: str = "", language: str | N
     text = matcher.scan(title, summary)
     out = []
     for ti, topic in enumerate(taxonomy.topics):
-        traces = [
+        checked = [
             _trace(matcher, text, rule, spec) for rule, spec in zip(matcher.rules[ti], topic.all_rules(), strict=True)
         ]
+        traces = [trace for trace, _ in checked]
         excluded_hits = matcher.hits_of(text, role(ti, -1, -1))
         if topic.lead:
             excluded_hits = [h for h in excluded_hits if h[0] < text.lead_end]
         excluded = matcher.names(excluded_hits)
-        fired = [t for t in traces if t.fired]
-        terms = tuple(dict.fromkeys(term for t in fired for _, found in t.slots for term in found))
-        tagged = bool(fired) and not excluded
+        # The first rule that fired decides, as in ``tag``: its terms are the tag's.
+        deciding = next((hits for trace, hits in checked if trace.fired), [])
+        terms = matcher.names(deciding) if deciding else ()
+        tagged = bool(deciding) and not excluded
         out.append(Explanation(topic.id, tagged, terms if tagged else (), excluded, tuple(traces)))
     return out
 
 
-def _trace(matcher: Matcher, text: Text, rule: CompiledRule, spec: Rule) -> RuleTrace:
+def _trace(matcher: Matcher, text: Text, rule: CompiledRule, spec: Rule) -> tuple[RuleTrace, list[Hit]]:
+    """How one rule fared, and its deciding hits (none when it did not fire)."""
     found = [matcher.hits_of(text, s) for s in rule.slots]
     deciding, vetoes = check(text, found, matcher.hits_of(text, rule.veto), rule.scope, rule.lead)
     described = []
@@ -121,7 +129,7 @@ def _trace(matcher: Matcher, text: Text, rule: CompiledRule, spec: Rule) -> Rule
             hits = [h for h in hits if h[0] < end]
         described.append((" | ".join(slot), matcher.names(hits)))
     name = spec.name or f"rule {rule.index}"
-    return RuleTrace(name, rule.scope, bool(deciding), tuple(described), matcher.names(vetoes))
+    return RuleTrace(name, rule.scope, bool(deciding), tuple(described), matcher.names(vetoes)), deciding
 
 
 def format_explanation(explanations: list[Explanation], *, verbose: bool = False) -> str:
