@@ -42,8 +42,13 @@ test-quick: $(VENV)/.installed-test
 demo: $(VENV)/.installed-run
 	$(BIN)/tracker demo
 
+# The benchmark (not part of the tests): 10k and 100k articles, about 4 minutes.
+# Add `--sizes 1000000` for a million (about 20 minutes); see bench/README.md.
+bench: $(VENV)/.installed-test
+	$(BIN)/python -m bench.run --sizes 10000,100000
+
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check tracker tests app.py pages
+	$(BIN)/ruff check tracker tests app.py pages bench tools
 	$(BIN)/mypy
 
 clean:

@@ -1,0 +1,141 @@
+"""Size-independent throughputs: tagging, ingest, and polling local RSS files against bare feedparser.
+
+Each function runs its measurement ``runs`` times and returns the seconds of every run; the caller
+turns them into rates. Stores are fresh for every run, in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import feedparser
+
+from bench import stores, synth
+from bench.measure import Sample
+from tracker import poller, topics
+from tracker.config import Settings
+from tracker.models import FeedSource
+from tracker.store import open_store
+
+POLL_FILES = 200
+POLL_ITEMS = 50  # per file
+TAG_SAMPLE = 20_000
+INGEST_SAMPLE = 20_000
+# The samples are squeezed into recent days, at about the density of a 1,000,000-article store's last
+# weeks (~800 a day): story clustering compares an article with those within 72 hours of it.
+INGEST_DAYS = 25
+POLL_DAYS = 24  # for twice the items needed: see write_feed_files
+
+
+def taxonomy_compile(runs: int) -> Sample:
+    """Load topics.toml and compile its matcher, as every new process (and `tracker watch` round) does."""
+    seconds = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        topics.load_taxonomy().matcher  # noqa: B018 - compiling is the point
+        seconds.append(time.perf_counter() - start)
+    return Sample(seconds)
+
+
+def tagging(drafts: Sequence[synth.Draft], taxonomy: topics.Taxonomy, runs: int) -> tuple[Sample, dict[str, float]]:
+    """Seconds to tag every draft on one core; also the share tagged and multi-topic."""
+    seconds = []
+    results: list[tuple[object, ...]] = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        results = [topics.tag(taxonomy, d.title, d.summary, d.language) for d in drafts]
+        seconds.append(time.perf_counter() - start)
+    mix = {"tagged": sum(1 for r in results if r) / len(results),
+           "multi": sum(1 for r in results if len(r) > 1) / len(results)}
+    return Sample(seconds, count=len(drafts)), mix
+
+
+def ingest(data: stores.Dataset, taxonomy: topics.Taxonomy, runs: int, work: Path,
+           size: int = INGEST_SAMPLE) -> tuple[Sample, Sample, int]:
+    """Seconds to store ``size`` tagged articles (documents of 50) into a fresh store, then to cluster
+    them into stories; and the article, topic and sighting rows written."""
+    feeds, drafts = data.feeds_and_drafts(size, salt=500, days=INGEST_DAYS)
+    documents = list(stores.tagged_batches(feeds, drafts, taxonomy, seed=data.seed + 500))
+    rows = sum(2 * len(tagged) + sum(len(t.topics) for t in tagged) for _, tagged in documents)
+    stored, clustered = [], []
+    for run in range(runs):
+        clock: dict[str, float] = {}
+        location = str(work / f"ingest-{run}.sqlite")
+        stores.ingest(location, feeds, documents, taxonomy.version, clock)
+        stores.cluster(location, clock)
+        stored.append(clock["store"])
+        clustered.append(clock.get("stories", 0.0))
+    return Sample(stored, count=size), Sample(clustered, count=size), rows
+
+
+def write_feed_files(data: stores.Dataset, folder: Path) -> list[FeedSource]:
+    """POLL_FILES RSS documents of POLL_ITEMS items each, as local feeds the poller may read."""
+    # Twice the items needed, so that POLL_FILES feeds fill a whole document each.
+    feeds, drafts = data.feeds_and_drafts(2 * POLL_FILES * POLL_ITEMS, salt=1000, days=POLL_DAYS)
+    rng = random.Random(f"rss-{data.seed}")
+    full = (batch for batch in synth.batches(drafts, len(feeds), seed=data.seed + 1000, size=POLL_ITEMS)
+            if len(batch[1]) == POLL_ITEMS)
+    sources = []
+    for number, (feed, batch) in enumerate(full):
+        if number == POLL_FILES:
+            break
+        path = folder / f"feed-{number:03d}.xml"
+        path.write_bytes(synth.rss_document(feeds[feed], batch, rng))
+        sources.append(FeedSource(id=f"file-{number:03d}", url=str(path), name=feeds[feed].label,
+                                  language=feeds[feed].language, allow_local=True))
+    return sources
+
+
+def poll(sources: Sequence[FeedSource], taxonomy: topics.Taxonomy, runs: int, work: Path) -> tuple[Sample, int]:
+    """Seconds for ``tracker.poller.poll`` (in-process) over the files into a fresh store; and items seen."""
+    seconds = []
+    items = 0
+    for run in range(runs):
+        location = str(work / f"poll-{run}.sqlite")
+        store = open_store(location)
+        settings = Settings(db=location)
+        start = time.perf_counter()
+        report = poller.poll(store, sources, settings=settings, taxonomy=taxonomy, force=True)
+        seconds.append(time.perf_counter() - start)
+        store.engine.dispose()
+        if report.errors:
+            raise RuntimeError(f"the poll failed on {report.errors} files: "
+                               f"{[f.error for f in report.feeds if f.error][:3]}")
+        items = report.new + report.seen
+    return Sample(seconds, count=items), items
+
+
+def bare_feedparser(sources: Sequence[FeedSource], runs: int, *, like_tracker: bool) -> Sample:
+    """Seconds to read and ``feedparser.parse`` every file: with its defaults, or with parse.py's options."""
+    options = {"sanitize_html": False, "resolve_relative_uris": False} if like_tracker else {}
+    seconds = []
+    entries = 0
+    for _ in range(runs):
+        start = time.perf_counter()
+        entries = 0
+        for source in sources:
+            content = Path(source.url).read_bytes()
+            entries += len(feedparser.parse(io.BytesIO(content), **options)["entries"])
+        seconds.append(time.perf_counter() - start)
+    return Sample(seconds, count=entries)
+
+
+def poll_suite(data: stores.Dataset, taxonomy: topics.Taxonomy, runs: int) -> dict[str, Sample]:
+    with tempfile.TemporaryDirectory(prefix="tt-bench-poll-") as tmp:
+        folder = Path(tmp)
+        sources = write_feed_files(data, folder)
+        bare_feedparser(sources, 1, like_tracker=False)  # warm the page cache and feedparser's imports
+        polled, _ = poll(sources, taxonomy, runs, folder)
+        return {"poll": polled,
+                "feedparser": bare_feedparser(sources, runs, like_tracker=False),
+                "feedparser_like": bare_feedparser(sources, runs, like_tracker=True)}
+
+
+def tagged_sample(data: stores.Dataset, size: int) -> list[synth.Draft]:
+    _, drafts = data.feeds_and_drafts(size, salt=2000)
+    return list(drafts)
