@@ -78,3 +78,33 @@ def test_pages(store_path: str) -> None:
     first = queries.articles_frame(store_path, limit=2)
     second = queries.articles_frame(store_path, limit=2, offset=2)
     assert len(first) == 2 and len(second) == 2 and not set(first["id"]) & set(second["id"])
+
+
+@pytest.mark.parametrize("filters", [
+    Filters(), Filters(topics=("taiwan",)), Filters(topics=("taiwan", "talks")), Filters(language="zh"),
+    Filters(topics=("exercises",), language="en", since=dt.date(2022, 8, 1), until=dt.date(2023, 12, 31)),
+    Filters(topics=("talks", "arms_control"), since=dt.date(2021, 1, 1), until=dt.date(2022, 12, 31)),
+    Filters(sources=("pacific-ledger",), topics=("taiwan",)), Filters(text="drills", topics=("taiwan",)),
+])
+def test_summary_agrees_with_a_brute_force_count(demo_db: str, filters: Filters) -> None:
+    """Whichever path answers (rollups, the topic index or a scan), the figures are the same."""
+    everything = queries.articles_frame(demo_db)
+    chosen = queries.articles_frame(demo_db, filters)
+    summary = queries.window_summary(demo_db, filters)
+    assert summary["articles"] == len(chosen) == queries.count_articles(demo_db, filters)
+    from sqlalchemy import text
+
+    from tracker.store import open_store
+
+    with open_store(demo_db).engine.connect() as conn:
+        sighted = conn.execute(text("SELECT article_id, feed_id FROM sightings")).all()
+    feeds_of: dict[str, set[str]] = {}
+    for article_id, feed_id in sighted:
+        feeds_of.setdefault(article_id, set()).add(feed_id)
+    outlets = set().union(*(feeds_of[i] for i in chosen["id"])) if len(chosen) else set()
+    if filters.sources:
+        outlets &= set(filters.sources)
+    assert summary["outlets"] == len(outlets)
+    wanted = filters.topics or tuple(t for ts in everything["topics"] for t in ts.split(";") if t)
+    expected = {t: int(sum(t in ts.split(";") for ts in chosen["topics"])) for t in set(wanted)}
+    assert {t: n for t, n in summary["topics"].items()} == {t: n for t, n in expected.items() if n}

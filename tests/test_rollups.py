@@ -23,9 +23,12 @@ def direct(db: str) -> tuple[dict, dict]:
         daily.update({(d, lang, t): n for d, lang, t, n in conn.execute(
             "SELECT date(t.published), a.language, t.topic, count(*) FROM article_topics t "
             "JOIN articles a ON a.id = t.article_id GROUP BY 1, 2, 3")})
-        feeds = {(d, f): n for d, f, n in conn.execute(
+        feeds = {(d, f, "*"): n for d, f, n in conn.execute(
             "SELECT date(a.published), s.feed_id, count(*) FROM sightings s JOIN articles a ON a.id = s.article_id "
             "GROUP BY 1, 2")}
+        feeds.update({(d, f, t): n for d, f, t, n in conn.execute(
+            "SELECT date(t.published), s.feed_id, t.topic, count(*) FROM sightings s "
+            "JOIN article_topics t ON t.article_id = s.article_id GROUP BY 1, 2, 3")})
     return daily, feeds
 
 
@@ -33,7 +36,8 @@ def rolled(db: str) -> tuple[dict, dict]:
     with sqlite3.connect(db) as conn:
         daily = {(d, lang, t): n for d, lang, t, n in conn.execute(
             "SELECT day, language, topic, articles FROM daily_counts")}
-        feeds = {(d, f): n for d, f, n in conn.execute("SELECT day, feed_id, articles FROM feed_daily_counts")}
+        feeds = {(d, f, t): n for d, f, t, n in conn.execute(
+            "SELECT day, feed_id, topic, articles FROM feed_daily_counts")}
     return daily, feeds
 
 

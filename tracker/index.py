@@ -9,6 +9,7 @@ of feeds collected that day. See docs/index.md for the method and its limits.
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -96,24 +97,31 @@ def daily_index(topic_counts: pd.DataFrame, totals: pd.DataFrame, *, smoothing_d
     return frame.sort_values(["day", "topic"], ignore_index=True)
 
 
-def _mad(window: np.ndarray) -> float:
-    window = window[~np.isnan(window)]
-    return float(np.median(np.abs(window - np.median(window)))) if window.size else np.nan
+def _trailing(values: np.ndarray, window_days: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Median, MAD and count of non-NaN values over the previous ``window_days`` days (the day
+    itself excluded), for a series with one value per day, computed on all windows at once."""
+    padded = np.concatenate([np.full(window_days, np.nan), values.astype("float64")])[:-1]
+    windows = np.lib.stride_tricks.sliding_window_view(padded, window_days)
+    count = np.sum(~np.isnan(windows), axis=1)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows give NaN, as intended
+        median = np.nanmedian(windows, axis=1)
+        mad = np.nanmedian(np.abs(windows - median[:, None]), axis=1)
+    return median, mad, count
 
 
 def _topic_spikes(series: pd.DataFrame, window_days: int) -> pd.DataFrame:
     frame = series.sort_values("day").set_index("day")
-    history = frame["index"].rolling(f"{window_days}D", closed="left", min_periods=max(1, window_days // 3))
-    baseline = history.median()
-    spread = np.maximum.reduce([history.apply(_mad, raw=True).fillna(0.0).to_numpy(),
-                                RELATIVE_SPREAD * baseline.fillna(0.0).to_numpy(),
-                                np.full(len(frame), MIN_SPREAD)])
+    values = frame["index"].to_numpy(dtype="float64")
+    median, mad, count = _trailing(values, window_days)
+    enough = count >= max(1, window_days // 3)
+    baseline = np.where(enough, median, np.nan)
+    spread = np.maximum.reduce([np.nan_to_num(np.where(enough, mad, 0.0)),
+                                RELATIVE_SPREAD * np.nan_to_num(baseline), np.full(len(frame), MIN_SPREAD)])
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(baseline > 0, frame["index"] / baseline,
-                         np.where(frame["index"] > 0, np.inf, np.nan))
-    return pd.DataFrame({"day": frame.index, "topic": frame["topic"].to_numpy(),
-                         "index": frame["index"].to_numpy(), "baseline": baseline.to_numpy(),
-                         "ratio": ratio, "z": (frame["index"] - baseline).to_numpy() / (_MAD_TO_SD * spread),
+        ratio = np.where(baseline > 0, values / baseline, np.where(values > 0, np.inf, np.nan))
+    return pd.DataFrame({"day": frame.index, "topic": frame["topic"].to_numpy(), "index": values,
+                         "baseline": baseline, "ratio": ratio, "z": (values - baseline) / (_MAD_TO_SD * spread),
                          "stories": frame["stories"].to_numpy()})
 
 

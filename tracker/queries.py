@@ -113,9 +113,23 @@ def _utc(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
 
 
 def _count_statement(filters: Filters) -> Select[Any]:
-    if uses_rollups(filters) and not filters.topics:
+    """The cheapest exact count: the rollup for all articles or one topic; the topic index for
+    several topics (an article with two of them counts once); a scan only for text or outlets."""
+    if uses_rollups(filters) and len(filters.topics) <= 1:
         return select(func.coalesce(func.sum(daily_counts.c.articles), 0)).where(
-            daily_counts.c.topic == ALL_TOPICS, *_rollup_conditions(filters))
+            daily_counts.c.topic == (filters.topics[0] if filters.topics else ALL_TOPICS),
+            *_rollup_conditions(filters))
+    if uses_rollups(filters):
+        conds = [article_topics.c.topic.in_(filters.topics)]
+        if filters.since:
+            conds.append(article_topics.c.published >= _day_start(filters.since))
+        if filters.until:
+            conds.append(article_topics.c.published < _day_start(filters.until + dt.timedelta(days=1)))
+        source: Any = article_topics
+        if filters.language:
+            source = article_topics.join(articles, articles.c.id == article_topics.c.article_id)
+            conds.append(articles.c.language == filters.language)
+        return select(func.count(func.distinct(article_topics.c.article_id))).select_from(source).where(*conds)
     return _filtered(select(func.count()).select_from(articles), filters)
 
 
@@ -175,7 +189,7 @@ FEED_HEALTH_COLUMNS = ["id", "name", "url", "language", "tags", "last_attempt", 
 def feed_health(location: str) -> pd.DataFrame:
     """Every feed's health and how many articles it carried, worst first."""
     carried = (select(feed_daily_counts.c.feed_id, func.sum(feed_daily_counts.c.articles).label("articles"))
-               .group_by(feed_daily_counts.c.feed_id).subquery())
+               .where(feed_daily_counts.c.topic == ALL_TOPICS).group_by(feed_daily_counts.c.feed_id).subquery())
     stmt = (select(feeds.c.id, feeds.c.name, feeds.c.url, feeds.c.language, feeds.c.tags,
                    feeds.c.last_attempt, feeds.c.last_success, feeds.c.last_error, feeds.c.http_status,
                    feeds.c.consecutive_failures, feeds.c.next_poll,
@@ -238,8 +252,9 @@ def window_summary(location: str, filters: Filters) -> dict[str, Any]:
 
 
 def _count_outlets(conn: Any, filters: Filters) -> int:
-    if not (filters.text or filters.topics or filters.language):
-        conds = []
+    if not (filters.text or filters.language):  # the feed rollup knows days, feeds and topics
+        conds = [feed_daily_counts.c.topic.in_(filters.topics) if filters.topics
+                 else feed_daily_counts.c.topic == ALL_TOPICS]
         if filters.since:
             conds.append(feed_daily_counts.c.day >= filters.since)
         if filters.until:

@@ -39,7 +39,19 @@ def add_daily(conn: Connection, counts: Counter[DayKey]) -> None:
             conn.execute(daily_counts.delete().where(daily_counts.c.articles <= 0))
 
 
-def add_feed_daily(conn: Connection, counts: Counter[tuple[dt.date, str]]) -> None:
-    rows = [{"day": d, "feed_id": f, "articles": n} for (d, f), n in counts.items() if n]
+FeedKey = tuple[dt.date, str, str]  # (day, feed, topic)
+
+
+def feed_keys(published: dt.datetime, feed_id: str, topics: Iterable[str]) -> list[FeedKey]:
+    """The feed_daily_counts rows one sighting counts in: all the feed's articles, and each topic."""
+    day = published.astimezone(dt.UTC).date()
+    return [(day, feed_id, ALL_TOPICS), *((day, feed_id, t) for t in topics)]
+
+
+def add_feed_daily(conn: Connection, counts: Counter[FeedKey]) -> None:
+    """Add (or with negative counts, remove) sightings to feed_daily_counts."""
+    rows = [{"day": d, "feed_id": f, "topic": t, "articles": n} for (d, f, t), n in counts.items() if n]
     if rows:
-        _upsert_add(conn, feed_daily_counts, rows, ["day", "feed_id"])
+        _upsert_add(conn, feed_daily_counts, rows, ["day", "feed_id", "topic"])
+        if any(r["articles"] < 0 for r in rows):  # type: ignore[operator]
+            conn.execute(feed_daily_counts.delete().where(feed_daily_counts.c.articles <= 0))

@@ -14,7 +14,8 @@ Tables
   poll_runs       one row per poll: when, how many feeds, new articles, errors
   daily_counts    rollup kept up to date at every write: articles per UTC day of publication,
                   language and topic (topic '*' = all articles), so charts never scan articles
-  feed_daily_counts  rollup: articles each feed carried, per UTC day of publication
+  feed_daily_counts  rollup: articles each feed carried, per UTC day of publication and topic
+                  ('*' = all its articles), so "how many outlets" needs no scan either
   stories         one row per story (articles from several outlets reporting one event; see
                   stories.py): first and last seen, headline, counts, outlets, topics;
                   articles.story_id points here (NULL until the story step has run)
@@ -160,7 +161,9 @@ feed_daily_counts = Table(
     "feed_daily_counts", metadata,
     Column("day", Date, primary_key=True),
     Column("feed_id", String(64), primary_key=True),
+    Column("topic", String(64), primary_key=True, server_default=ALL_TOPICS),   # added by migration 4
     Column("articles", Integer, nullable=False),
+    Index("ix_feed_daily_counts_topic_day", "topic", "day"),
 )
 
 
@@ -218,10 +221,15 @@ def rebuild_rollups(conn: Connection) -> None:
         .select_from(article_topics.join(articles, articles.c.id == article_topics.c.article_id))
         .group_by(topic_day, articles.c.language, article_topics.c.topic)))
     conn.execute(insert(feed_daily_counts).from_select(
-        ["day", "feed_id", "articles"],
-        select(day, sightings.c.feed_id, func.count())
+        ["day", "feed_id", "topic", "articles"],
+        select(day, sightings.c.feed_id, literal(ALL_TOPICS), func.count())
         .select_from(sightings.join(articles, articles.c.id == sightings.c.article_id))
         .group_by(day, sightings.c.feed_id)))
+    conn.execute(insert(feed_daily_counts).from_select(
+        ["day", "feed_id", "topic", "articles"],
+        select(topic_day, sightings.c.feed_id, article_topics.c.topic, func.count())
+        .select_from(sightings.join(article_topics, article_topics.c.article_id == sightings.c.article_id))
+        .group_by(topic_day, sightings.c.feed_id, article_topics.c.topic)))
 
 
 def _m2_rollups(conn: Connection) -> None:
@@ -241,11 +249,19 @@ def _m3_stories(conn: Connection) -> None:
     # Every existing article is pending; the next poll (or `tracker stories`) clusters them.
 
 
+def _m4_feed_topic_counts(conn: Connection) -> None:
+    # The feed rollup gains a topic: rebuild it in its new shape.
+    feed_daily_counts.drop(conn, checkfirst=True)
+    feed_daily_counts.create(conn)
+    rebuild_rollups(conn)
+
+
 # Numbered migrations: append, never edit one that has shipped.
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial schema", _m1_initial),
     (2, "daily rollups for charts and counts", _m2_rollups),
     (3, "stories", _m3_stories),
+    (4, "feed rollup per topic", _m4_feed_topic_counts),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

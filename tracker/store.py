@@ -103,6 +103,9 @@ def _tune_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA busy_timeout = 30000")
         cur.execute("PRAGMA journal_mode = WAL")
         cur.execute("PRAGMA synchronous = NORMAL")
+        # A bigger page cache and rarer checkpoints: ingest writes many small transactions.
+        cur.execute("PRAGMA cache_size = -65536")
+        cur.execute("PRAGMA wal_autocheckpoint = 10000")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -250,7 +253,8 @@ class Store:
         """Store one fetched feed in one transaction. Returns (new articles, already known)."""
         with self.transaction() as conn:
             new_ids, published = _insert_articles(conn, source.id, tagged, taxonomy_version, now)
-            _insert_sightings(conn, source.id, published, now)
+            fresh_topics = {t.item.id: tuple(m.topic for m in t.topics) for t in tagged if t.item.id in new_ids}
+            _insert_sightings(conn, source.id, published, fresh_topics, now)
             conn.execute(update(feeds).where(feeds.c.id == source.id).values(
                 title=parsed.title or None, last_attempt=now, last_success=now, last_error=None,
                 http_status=status, consecutive_failures=0, next_poll=next_poll,
@@ -339,6 +343,7 @@ class Store:
                     if topic_rows:
                         conn.execute(article_topics.insert(), topic_rows)
                     rollups.add_daily(conn, counts)
+                    _recount_feed_topics(conn, [(r, old.get(r.id, {}), new) for r, new in stale])
                     _refresh_stories_of(conn, stale_ids)
                     _bump(conn)
         return checked, changed
@@ -454,13 +459,41 @@ def _insert_articles(conn: Connection, source_id: str, tagged: list[TaggedItem],
     return inserted, published
 
 
-def _insert_sightings(conn: Connection, feed_id: str, published: dict[str, dt.datetime], now: dt.datetime) -> None:
-    """Record that this feed carried these articles; count each new sighting in the feed rollup."""
+def _insert_sightings(conn: Connection, feed_id: str, published: dict[str, dt.datetime],
+                      fresh_topics: dict[str, tuple[str, ...]], now: dt.datetime) -> None:
+    """Record that this feed carried these articles; count each new sighting in the feed rollup.
+
+    ``fresh_topics``: the topics of the articles inserted just now; others are read back.
+    """
     if not published:
         return
     stmt = _insert(conn, sightings).on_conflict_do_nothing().returning(sightings.c.article_id)
-    new = conn.execute(stmt, [{"article_id": i, "feed_id": feed_id, "seen_at": now} for i in published]).scalars()
-    rollups.add_feed_daily(conn, Counter((published[i].astimezone(dt.UTC).date(), feed_id) for i in new))
+    new = list(conn.execute(stmt, [{"article_id": i, "feed_id": feed_id, "seen_at": now}
+                                   for i in published]).scalars())
+    topics_of = {i: list(fresh_topics[i]) for i in new if i in fresh_topics}
+    known = [i for i in new if i not in fresh_topics]
+    for start in range(0, len(known), BATCH):
+        for article_id, topic in conn.execute(select(article_topics.c.article_id, article_topics.c.topic)
+                                              .where(article_topics.c.article_id.in_(known[start:start + BATCH]))):
+            topics_of.setdefault(article_id, []).append(topic)
+    counts: Counter[rollups.FeedKey] = Counter()
+    for i in new:
+        counts.update(rollups.feed_keys(published[i], feed_id, topics_of.get(i, ())))
+    rollups.add_feed_daily(conn, counts)
+
+
+def _recount_feed_topics(conn: Connection, changes: list[tuple[Any, dict[str, Any], dict[str, Any]]]) -> None:
+    """Move each feed's per-topic rollup from an article's old topics to its new ones."""
+    by_id = {r.id: (r, previous, new) for r, previous, new in changes}
+    counts: Counter[rollups.FeedKey] = Counter()
+    ids = list(by_id)
+    for start in range(0, len(ids), BATCH):
+        for article_id, feed_id in conn.execute(select(sightings.c.article_id, sightings.c.feed_id)
+                                                .where(sightings.c.article_id.in_(ids[start:start + BATCH]))):
+            r, previous, new = by_id[article_id]
+            counts.subtract(rollups.feed_keys(r.published, feed_id, previous)[1:])
+            counts.update(rollups.feed_keys(r.published, feed_id, new)[1:])
+    rollups.add_feed_daily(conn, counts)
 
 
 def _refresh_stories_of(conn: Connection, article_ids: list[str]) -> None:

@@ -25,6 +25,7 @@ its members, so the partition and the ids do not depend on arrival order.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import heapq
 import math
@@ -195,13 +196,37 @@ class _Prepared:
     title: str
     title_tokens: frozenset[str]
     text_shingles: frozenset[str]
+    ts: float  # published, in seconds: cheap to compare and to bisect
 
 
 def _prepare(article: StoryArticle) -> _Prepared:
     title = normalise_title(article.title)
     text = f"{title} {_PUNCT.sub(' ', _fold(article.summary))}"
     return _Prepared(article, canonical_link(article.link) if article.link else None, title,
-                     _tokens(title), _shingles(text))
+                     _tokens(title), _shingles(text), article.published.timestamp())
+
+
+class _Postings:
+    """Items per key (a title token, a link...), kept in time order, so a lookup returns only the
+    items within WINDOW of the one asking: a long-lived token never drags in years of articles."""
+
+    def __init__(self, items: list[_Prepared]) -> None:
+        self._items = items
+        self._times: dict[object, list[float]] = {}
+        self._members: dict[object, list[int]] = {}
+
+    def add(self, key: object, i: int) -> None:  # call in time order
+        self._times.setdefault(key, []).append(self._items[i].ts)
+        self._members.setdefault(key, []).append(i)
+
+    def near(self, key: object, i: int) -> list[int]:
+        times, t = self._times[key], self._items[i].ts
+        window = WINDOW.total_seconds()
+        return self._members[key][bisect.bisect_left(times, t - window):bisect.bisect_right(times, t + window)]
+
+
+def _in_time_order(items: list[_Prepared], indices: Iterable[int]) -> list[int]:
+    return sorted(indices, key=lambda i: (items[i].ts, items[i].article.id))
 
 
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
@@ -265,7 +290,7 @@ class _UnionFind:
 
 
 def _near(a: _Prepared, b: _Prepared) -> bool:
-    return abs(a.article.published - b.article.published) <= WINDOW
+    return abs(a.ts - b.ts) <= WINDOW.total_seconds()
 
 
 # A flood of near-identical items (one outlet's numbered updates, say) would make every pair a
@@ -277,12 +302,11 @@ MAX_CANDIDATES = 64
 
 def _nearest(items: list[_Prepared], i: int, candidates: Iterable[int]) -> list[int]:
     """The candidates within WINDOW of item i, at most MAX_CANDIDATES of them, nearest first."""
-    when = items[i].article.published
-    near = [j for j in candidates if j != i and abs(items[j].article.published - when) <= WINDOW]
+    when, window = items[i].ts, WINDOW.total_seconds()
+    near = [j for j in candidates if j != i and abs(items[j].ts - when) <= window]
     if len(near) <= MAX_CANDIDATES:
         return near
-    return heapq.nsmallest(MAX_CANDIDATES, near,
-                           key=lambda j: (abs(items[j].article.published - when), items[j].article.id))
+    return heapq.nsmallest(MAX_CANDIDATES, near, key=lambda j: (abs(items[j].ts - when), items[j].article.id))
 
 
 def _title_pairs(items: list[_Prepared], new_count: int) -> Iterator[tuple[int, int]]:
@@ -293,19 +317,19 @@ def _title_pairs(items: list[_Prepared], new_count: int) -> Iterator[tuple[int, 
     """
     usable = [i for i, p in enumerate(items) if len(p.title_tokens) >= MIN_TITLE_TOKENS]
     frequency = Counter(t for i in usable for t in items[i].title_tokens)
-    index: dict[str, list[int]] = {}
+    index = _Postings(items)
     prefixes: dict[int, list[str]] = {}
-    for i in usable:
+    for i in _in_time_order(items, usable):
         tokens = sorted(items[i].title_tokens, key=lambda t: (frequency[t], t))
         size = len(tokens)
         prefixes[i] = tokens[:size - math.ceil(TITLE_THRESHOLD * size - 1e-9) + 1]
         for token in prefixes[i]:
-            index.setdefault(token, []).append(i)
+            index.add(token, i)
     for i in usable:
         if i >= new_count:
             break
         title = items[i].title_tokens
-        found = dict.fromkeys(j for token in prefixes[i] for j in index[token])
+        found = dict.fromkeys(j for token in prefixes[i] for j in index.near(token, i))
         for j in _nearest(items, i, found):
             if _jaccard(title, items[j].title_tokens) >= TITLE_THRESHOLD:
                 yield i, j
@@ -329,16 +353,19 @@ def _text_pairs(items: list[_Prepared], new_count: int) -> Iterator[tuple[int, i
 
 def _exact_pairs(items: list[_Prepared], new_count: int) -> Iterator[tuple[int, int]]:
     """Pairs (new, any) with the same canonical link or the same informative normalised title."""
-    groups: dict[tuple[str, str], list[int]] = {}
-    for i, p in enumerate(items):
+    groups = _Postings(items)
+    keys: dict[int, list[tuple[str, str]]] = {}
+    for i in _in_time_order(items, range(len(items))):
+        p = items[i]
         if p.link:
-            groups.setdefault(("link", p.link), []).append(i)
+            keys.setdefault(i, []).append(("link", p.link))
         if len(p.title_tokens) >= MIN_TITLE_TOKENS:
-            groups.setdefault(("title", p.title), []).append(i)
-    for group in groups.values():
-        for i in group:
-            if i < new_count:
-                yield from ((i, j) for j in _nearest(items, i, group))
+            keys.setdefault(i, []).append(("title", p.title))
+        for key in keys.get(i, []):
+            groups.add(key, i)
+    for i in range(new_count):
+        for key in keys.get(i, []):
+            yield from ((i, j) for j in _nearest(items, i, groups.near(key, i)))
 
 
 def _candidates(items: list[_Prepared], new_count: int) -> list[tuple[int, int]]:
