@@ -12,11 +12,12 @@ import os
 import random
 import socket
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from tracker import fetch, parse, store_stories, topics
 from tracker.config import Settings
 from tracker.errors import FetchError, ParseError, StoreError
-from tracker.models import FeedReport, FeedSource, FeedState, PollReport, TaggedItem, Validators
+from tracker.models import FeedReport, FeedSource, FeedState, ParsedFeed, PollReport, TaggedItem, Validators
 from tracker.store import Store
 
 Progress = Callable[[FeedReport], None]
@@ -99,21 +100,7 @@ def poll(store: Store, sources: Sequence[FeedSource], *, settings: Settings | No
     # Claim feeds a batch at a time, so several pollers sharing one store share the work.
     store.release_owners(dead_local_owners(store.lease_owners(started), socket.gethostname()))
     pending = {s.id: s for s in sources}
-    while pending:
-        claimed = store.claim_feeds(list(pending), worker=worker, now=_now(), lease_seconds=settings.lease_seconds,
-                                    respect_schedule=respect_schedule, force=force,
-                                    limit=settings.max_workers * CLAIM_BATCH_PER_WORKER)
-        if not claimed:
-            break
-        jobs = [(pending.pop(i), (states.get(i) or FeedState()).validators) for i in claimed]
-        unused = set(claimed)
-        try:
-            for source, outcome in fetch.fetch_many(jobs, settings=settings):
-                finish(_store_outcome(store, source, outcome, states.get(source.id) or FeedState(), settings,
-                                      taxonomy))
-                unused.discard(source.id)
-        finally:
-            store.release_feeds(sorted(unused), worker=worker)  # claims an interrupted poll did not use
+    _poll_batches(store, pending, states, settings, worker, taxonomy, respect_schedule, force, finish)
     for source in pending.values():  # not due yet, or another poller has it right now
         finish(FeedReport(source.id, source.url, "skipped"))
     # Group the new articles into stories (and any left pending by an interrupted poll).
@@ -124,33 +111,69 @@ def poll(store: Store, sources: Sequence[FeedSource], *, settings: Settings | No
     return report
 
 
+def _poll_batches(store: Store, pending: dict[str, FeedSource], states: dict[str, FeedState], settings: Settings,
+                  worker: str, taxonomy: topics.Taxonomy, respect_schedule: bool, force: bool,
+                  finish: Progress) -> None:
+    while pending:
+        claimed = store.claim_feeds(list(pending), worker=worker, now=_now(), lease_seconds=settings.lease_seconds,
+                                    respect_schedule=respect_schedule, force=force,
+                                    limit=settings.max_workers * CLAIM_BATCH_PER_WORKER)
+        if not claimed:
+            break
+        jobs = [(pending.pop(i), (states.get(i) or FeedState()).validators) for i in claimed]
+        unused = set(claimed)
+        try:
+            for source, outcome in fetch.fetch_many(jobs, settings=settings):
+                reading = None
+                if isinstance(outcome, fetch.FetchResult) and not outcome.not_modified:
+                    reading = read_document(outcome, taxonomy, _now())
+                finish(_store_outcome(store, source, outcome, reading, states.get(source.id) or FeedState(),
+                                      settings, taxonomy.version))
+                unused.discard(source.id)
+        finally:
+            store.release_feeds(sorted(unused), worker=worker)  # claims an interrupted poll did not use
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A fetched document parsed and tagged, or the reason it could not be."""
+
+    parsed: ParsedFeed | None = None
+    tagged: tuple[TaggedItem, ...] = ()
+    error: str | None = None
+
+
+def read_document(result: fetch.FetchResult, taxonomy: topics.Taxonomy, fetched_at: dt.datetime) -> Reading:
+    """Parse and tag one fetched document. Never raises: a bad feed is a Reading with an error."""
+    try:
+        parsed = parse.parse_feed(result.source, result.content or b"", fetched_at=fetched_at, url=result.url,
+                                  headers=result.headers)
+        return Reading(parsed, tuple(TaggedItem(item, topics.tag(taxonomy, item.title, item.summary, item.language))
+                                     for item in parsed.items))
+    except ParseError as exc:
+        return Reading(error=exc.reason)
+    except Exception as exc:  # a feed must never take the poll down; record it and go on
+        return Reading(error=f"unexpected {type(exc).__name__} while reading the feed: {exc}")
+
+
 def _store_outcome(store: Store, source: FeedSource, outcome: fetch.FetchResult | FetchError,
-                   state: FeedState, settings: Settings, taxonomy: topics.Taxonomy) -> FeedReport:
+                   reading: Reading | None, state: FeedState, settings: Settings,
+                   taxonomy_version: str) -> FeedReport:
     now = _now()
     if isinstance(outcome, FetchError):
         return _record_failure(store, source, state, settings, now, outcome.reason, outcome.status,
                                outcome.retry_after)
     result = outcome
-    if result.not_modified:
+    if reading is None:  # 304 Not Modified
         store.record_not_modified(source, now=now, next_poll=next_poll_after_success(now, settings.poll_interval))
         return FeedReport(source.id, source.url, "not_modified", http_status=result.status, elapsed=result.elapsed)
-    try:
-        parsed = parse.parse_feed(source, result.content or b"", fetched_at=now, url=result.url,
-                                  headers=result.headers)
-        tagged = [TaggedItem(item, topics.tag(taxonomy, item.title, item.summary, item.language))
-                  for item in parsed.items]
-    except ParseError as exc:
-        return _record_failure(store, source, state, settings, now, exc.reason, result.status)
-    except StoreError:
-        raise
-    except Exception as exc:  # a feed must never take the poll down; record it and go on
-        reason = f"unexpected {type(exc).__name__} while reading the feed: {exc}"
-        return _record_failure(store, source, state, settings, now, reason, result.status)
+    if reading.error is not None or reading.parsed is None:
+        return _record_failure(store, source, state, settings, now, reading.error or "unreadable", result.status)
     new, seen = store.record_update(
-        source, parsed, tagged, status=result.status,
-        validators=Validators(result.etag, result.last_modified), taxonomy_version=taxonomy.version,
+        source, reading.parsed, list(reading.tagged), status=result.status,
+        validators=Validators(result.etag, result.last_modified), taxonomy_version=taxonomy_version,
         now=now, next_poll=next_poll_after_success(now, settings.poll_interval))
-    return FeedReport(source.id, source.url, "updated", new=new, seen=seen, skipped=parsed.skipped,
+    return FeedReport(source.id, source.url, "updated", new=new, seen=seen, skipped=reading.parsed.skipped,
                       http_status=result.status, elapsed=result.elapsed)
 
 
