@@ -24,7 +24,6 @@ import sys
 import threading
 import time
 import zlib
-from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ from click.testing import CliRunner
 from pytest_httpserver import HTTPServer
 from sqlalchemy import event
 
+from tests.rawserver import Handler, RawServer
 from tracker import cli, fetch, poller, queries, sources, topics
 from tracker.config import PROJECT_ROOT, Settings
 from tracker.errors import ConfigError
@@ -74,56 +74,14 @@ def rss_feed(prefix: str, count: int, *, start: int = 0, summary_words: int = 12
 
 # --- a server that misbehaves on purpose ---------------------------------------------------------
 
-Behaviour = Callable[[socket.socket, threading.Event], None]
+Behaviour = Handler
 
 
-class MisbehavingServer:
-    """Accepts on 127.0.0.1, reads one request head, then does what the path's behaviour says."""
+class MisbehavingServer(RawServer):
+    """Does what each path's behaviour says; unknown paths get a 404."""
 
     def __init__(self, behaviours: dict[str, Behaviour]) -> None:
-        self.behaviours = behaviours
-        self.requests: Counter[str] = Counter()
-        self.stop = threading.Event()
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(0.05)
-        self.root = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
-        self._threads = [threading.Thread(target=self._accept)]
-        self._threads[0].start()
-
-    def url(self, path: str) -> str:
-        return self.root + path
-
-    def _accept(self) -> None:
-        while not self.stop.is_set():
-            try:
-                conn, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            thread = threading.Thread(target=self._serve, args=(conn,))
-            self._threads.append(thread)
-            thread.start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        with conn:
-            conn.settimeout(30)
-            try:
-                head = b""
-                while b"\r\n\r\n" not in head:
-                    data = conn.recv(4096)
-                    if not data:
-                        return
-                    head += data
-                path = head.split(b" ", 2)[1].decode("latin-1")
-                self.requests[path] += 1
-                self.behaviours.get(path, answer(404))(conn, self.stop)
-            except OSError:  # the client gave up, as it should
-                pass
-
-    def close(self) -> None:
-        self.stop.set()
-        for thread in list(self._threads):
-            thread.join(10)
-        self._listener.close()
+        super().__init__(behaviours, missing=answer(404))
 
 
 @pytest.fixture
@@ -257,9 +215,9 @@ def test_misbehaving_servers_are_each_their_feeds_error(misbehaving: Callable[..
     with socket.socket() as unused:  # bound, not listening: connections are refused
         unused.bind(("127.0.0.1", 0))
         refused = f"http://127.0.0.1:{unused.getsockname()[1]}/feed"
-        feeds = [FeedSource(path.strip("/"), server.url(path)) for path in FAULTS if path != "/loop-b"]
-        feeds += [FeedSource("refused", refused), FeedSource("good-1", server.url("/good-1")),
-                  FeedSource("good-2", server.url("/good-2"))]
+        feeds = [FeedSource(path.strip("/"), server.url_for(path)) for path in FAULTS if path != "/loop-b"]
+        feeds += [FeedSource("refused", refused), FeedSource("good-1", server.url_for("/good-1")),
+                  FeedSource("good-2", server.url_for("/good-2"))]
         random.Random(7).shuffle(feeds)  # good feeds anywhere among the bad ones
         store = open_store(db_path)
         started = time.monotonic()
@@ -311,7 +269,7 @@ def test_unsendable_validators_do_not_poison_a_feed(misbehaving: Callable[..., M
     body = rss_feed("validators", 2)
     server = misbehaving({"/feed": raw(b"HTTP/1.1 200 OK\r\nETag: \xff\xfe\x01\"v1\"\r\nLast-Modified: \x80 May\r\n"
                                        b"Content-Length: %d\r\n\r\n" % len(body) + body)})
-    store, feed = open_store(db_path), FeedSource("validators", server.url("/feed"))
+    store, feed = open_store(db_path), FeedSource("validators", server.url_for("/feed"))
     for _ in range(2):
         report = poller.poll(store, [feed], settings=fault_settings(db_path), force=True)
         assert report.feeds[0].outcome == "updated", report.feeds[0].error

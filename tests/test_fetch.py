@@ -27,6 +27,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from tests.rawserver import Handler, RawServer
 from tracker import fetch as fetch_module
 from tracker.config import Settings
 from tracker.errors import FetchError
@@ -66,58 +67,12 @@ def fetch_error(url: str, settings: Settings, **kwargs: object) -> FetchError:
 
 # --- a raw server for misbehaving peers ------------------------------------------
 
-Handler = Callable[[socket.socket, threading.Event], None]
-
-
-class RawServer:
-    """Accepts on 127.0.0.1, reads one request head, then lets ``handler`` misbehave."""
-
-    def __init__(self, handler: Handler) -> None:
-        self._handler = handler
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(0.05)
-        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}/feed"
-        self.stop = threading.Event()
-        self._threads = [threading.Thread(target=self._accept)]
-        self._threads[0].start()
-
-    def _accept(self) -> None:
-        while not self.stop.is_set():
-            try:
-                conn, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            thread = threading.Thread(target=self._serve, args=(conn,))
-            self._threads.append(thread)
-            thread.start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        with conn:
-            conn.settimeout(10)
-            try:
-                head = b""
-                while b"\r\n\r\n" not in head:
-                    data = conn.recv(4096)
-                    if not data:
-                        return
-                    head += data
-                self._handler(conn, self.stop)
-            except OSError:  # the client gave up, as it should
-                pass
-
-    def close(self) -> None:
-        self.stop.set()
-        for thread in list(self._threads):
-            thread.join(5)
-        self._listener.close()
-
-
 @pytest.fixture
 def raw_server() -> Iterator[Callable[[Handler], RawServer]]:
     servers: list[RawServer] = []
 
     def start(handler: Handler) -> RawServer:
-        servers.append(RawServer(handler))
+        servers.append(RawServer(handler, timeout=10))
         return servers[-1]
 
     yield start
