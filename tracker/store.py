@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Connection, Engine, Text, cast, create_engine, event, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from tracker import rollups, schema
 from tracker.errors import StoreError
@@ -505,10 +505,3 @@ def _refresh_stories_of(conn: Connection, article_ids: list[str]) -> None:
         touched.update(conn.execute(select(func.distinct(articles.c.story_id)).where(
             articles.c.id.in_(article_ids[start:start + BATCH]), articles.c.story_id.is_not(None))).scalars())
     store_stories.rebuild(conn, touched)
-
-
-def describe_error(exc: BaseException) -> str:
-    """A one-line reason for a database error, for messages."""
-    if isinstance(exc, DBAPIError) and exc.orig is not None:
-        return str(exc.orig).splitlines()[0]
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
