@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from tracker.errors import ConfigError
 
@@ -96,5 +97,5 @@ class Settings:
             poll_interval=_env_number("TRACKER_POLL_INTERVAL", cls.poll_interval),
             lease_seconds=_env_number("TRACKER_LEASE_SECONDS", cls.lease_seconds),
         )
-        given = {k: v for k, v in overrides.items() if v is not None}
+        given: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
         return replace(base, **given) if given else base

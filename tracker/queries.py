@@ -120,7 +120,7 @@ def _count_statement(filters: Filters) -> Select[Any]:
             daily_counts.c.topic == (filters.topics[0] if filters.topics else ALL_TOPICS),
             *_rollup_conditions(filters))
     if uses_rollups(filters):
-        conds = [article_topics.c.topic.in_(filters.topics)]
+        conds: list[Any] = [article_topics.c.topic.in_(filters.topics)]
         if filters.since:
             conds.append(article_topics.c.published >= _day_start(filters.since))
         if filters.until:
@@ -208,9 +208,9 @@ def store_stats(location: str) -> dict[str, Any]:
     with Store(location).transaction(write=False) as conn:
         total = conn.execute(select(func.count()).select_from(articles)).scalar() or 0
         first, last = conn.execute(select(func.min(articles.c.published), func.max(articles.c.published))).one()
-        per_topic = dict(conn.execute(select(article_topics.c.topic, func.count())
+        per_topic: dict[str, int] = dict(conn.execute(select(article_topics.c.topic, func.count())
                                       .group_by(article_topics.c.topic).order_by(article_topics.c.topic)).all())
-        per_language = dict(conn.execute(select(articles.c.language, func.count())
+        per_language: dict[str, int] = dict(conn.execute(select(articles.c.language, func.count())
                                          .group_by(articles.c.language).order_by(articles.c.language)).all())
         n_feeds = conn.execute(select(func.count()).select_from(feeds)).scalar() or 0
         failing = conn.execute(select(func.count()).select_from(feeds)

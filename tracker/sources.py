@@ -61,8 +61,8 @@ def load_sources(path: str | Path) -> tuple[FeedSource, ...]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
-        raise ConfigError(f"line {line}: not UTF-8 text (save the file as UTF-8)", resource=str(path)) from exc
+        bad_line = raw[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"line {bad_line}: not UTF-8 text (save the file as UTF-8)", resource=str(path)) from exc
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -73,8 +73,8 @@ def load_sources(path: str | Path) -> tuple[FeedSource, ...]:
         raise ConfigError(f"unknown top-level key(s): {', '.join(sorted(unknown_top))}", resource=str(path))
     entries = data.get("feeds", [])
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-        line = _line_of(text, r"\s*(\[\s*feeds\s*\]|feeds\s*=)")
-        where = f"{path}, line {line}" if line else str(path)
+        key_line = _line_of(text, r"\s*(\[\s*feeds\s*\]|feeds\s*=)")
+        where = f"{path}, line {key_line}" if key_line else str(path)
         raise ConfigError("'feeds' must be a list of [[feeds]] tables (two brackets)", resource=where)
     lines = _block_lines(text)
     sources: list[FeedSource] = []

@@ -286,7 +286,9 @@ class Store:
     def start_run(self, now: dt.datetime, worker: str) -> int:
         with self.transaction() as conn:
             result = conn.execute(poll_runs.insert().values(started=now, worker=worker[:128]))
-            return int(result.inserted_primary_key[0])
+            key = result.inserted_primary_key
+            assert key is not None
+            return int(key[0])
 
     def finish_run(self, run_id: int, *, now: dt.datetime, feeds_polled: int, new: int, errors: int) -> None:
         with self.transaction() as conn:
@@ -317,10 +319,10 @@ class Store:
                 last_id = rows[-1].id
                 ids = [r.id for r in rows]
                 old: dict[str, dict[str, tuple[str, str]]] = {}
-                for r in conn.execute(select(article_topics.c.article_id, article_topics.c.topic,
+                for t in conn.execute(select(article_topics.c.article_id, article_topics.c.topic,
                                              article_topics.c.terms, article_topics.c.taxonomy_version)
                                       .where(article_topics.c.article_id.in_(ids))):
-                    old.setdefault(r.article_id, {})[r.topic] = (r.terms, r.taxonomy_version)
+                    old.setdefault(t.article_id, {})[t.topic] = (t.terms, t.taxonomy_version)
                 stale = []
                 counts: Counter[rollups.DayKey] = Counter()
                 for r in rows:

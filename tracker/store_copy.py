@@ -43,10 +43,10 @@ def copy_store(source: Store, target: Store, *, batch: int = 5000,
                 if progress:
                     progress(table.name, count)
             copied[table.name] = count
-        for key in COPIED_META:
-            value = reader.execute(select(schema.meta.c.value).where(schema.meta.c.key == key)).scalar()
+        for name in COPIED_META:
+            value = reader.execute(select(schema.meta.c.value).where(schema.meta.c.key == name)).scalar()
             if value is not None:
-                writer.execute(insert(schema.meta).values(key=key, value=value))
+                writer.execute(insert(schema.meta).values(key=name, value=value))
         if writer.dialect.name == "postgresql":  # the copied ids must not be handed out again
             writer.execute(text("SELECT setval(pg_get_serial_sequence('poll_runs', 'id'), "
                                 "GREATEST((SELECT max(id) FROM poll_runs), 1))"))

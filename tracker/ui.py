@@ -230,8 +230,8 @@ def sidebar(ctx: Context) -> urlstate.ViewState:
         since, until = urlstate.preset_dates(preset, _today()) if preset != urlstate.CUSTOM else (None, None)
         if preset == urlstate.CUSTOM:
             st.session_state.setdefault("f_dates", (_today() - dt.timedelta(days=89), _today()))
-            picked = st.date_input("From – to (UTC)", key="f_dates", format="YYYY-MM-DD")
-            picked = tuple(picked) if isinstance(picked, (tuple, list)) else (picked,)
+            chosen: Any = st.date_input("From – to (UTC)", key="f_dates", format="YYYY-MM-DD")
+            picked = tuple(chosen) if isinstance(chosen, (tuple, list)) else (chosen,)
             since = picked[0] if picked else None
             until = picked[1] if len(picked) > 1 else since
         source_ids = st.multiselect("Outlets", list(outlet_names), key="f_sources",
