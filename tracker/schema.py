@@ -112,7 +112,6 @@ articles = Table(
     Column("story_id", String(64)),                             # added by migration 3
     Index("ix_articles_published", "published"),
     Index("ix_articles_story", "story_id"),
-    Index("ix_articles_source_published", "source_id", "published"),
 )
 
 article_topics = Table(
@@ -256,12 +255,21 @@ def _m4_feed_topic_counts(conn: Connection) -> None:
     rebuild_rollups(conn)
 
 
+def _m5_drop_source_index(conn: Connection) -> None:
+    # No query could use it: the outlet filter is "source_id IN (...) OR EXISTS (a sighting)",
+    # which neither engine answers from an index on source_id; it only slowed every insert.
+    from sqlalchemy import text
+
+    conn.execute(text("DROP INDEX IF EXISTS ix_articles_source_published"))
+
+
 # Numbered migrations: append, never edit one that has shipped.
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial schema", _m1_initial),
     (2, "daily rollups for charts and counts", _m2_rollups),
     (3, "stories", _m3_stories),
     (4, "feed rollup per topic", _m4_feed_topic_counts),
+    (5, "drop the unused index on articles (source_id, published)", _m5_drop_source_index),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
