@@ -16,6 +16,7 @@ from sqlalchemy import Select, and_, exists, func, or_, select
 
 from tracker.schema import (
     ALL_TOPICS,
+    BATCH,
     article_topics,
     articles,
     daily_counts,
@@ -25,7 +26,7 @@ from tracker.schema import (
     poll_runs,
     sightings,
 )
-from tracker.store import BATCH, Store
+from tracker.store import Store
 
 ARTICLE_COLUMNS = ["id", "published", "published_is_fallback", "source", "source_name", "language",
                    "title", "link", "summary", "story_id", "topics", "terms"]

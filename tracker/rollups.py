@@ -19,7 +19,7 @@ FeedKey = tuple[dt.date, str, str]  # (day, feed, topic)
 
 
 class Writer(Protocol):
-    """How the store writes many rows at once (store._Writer): values in the driver's form."""
+    """How the store writes many rows at once (store_ingest.Writer): values in the driver's form."""
 
     conn: Connection
 

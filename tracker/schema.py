@@ -67,6 +67,8 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
+BATCH = 500  # rows per IN (...) lookup; well under SQLite's variable limit
+
 metadata = MetaData()
 
 meta = Table(

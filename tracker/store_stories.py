@@ -19,6 +19,7 @@ from tracker import stories
 from tracker.schema import (
     ALL_TOPICS,
     ANY_TOPIC,
+    BATCH,
     article_topics,
     articles,
     daily_story_counts,
@@ -27,7 +28,7 @@ from tracker.schema import (
     story_topics,
 )
 from tracker.schema import stories as stories_table
-from tracker.store import BATCH, Store, _bump
+from tracker.store import Store, _bump
 
 PENDING_BATCH = 5000
 
