@@ -30,7 +30,7 @@ from tracker.schema import (
 from tracker.schema import stories as stories_table
 from tracker.store import Store, _bump
 
-PENDING_BATCH = 5000
+PENDING_BATCH = 20_000  # articles per transaction; a poll of 200 feeds fits in one
 
 
 def _story_articles(conn: Connection, condition: Any) -> list[stories.StoryArticle]:

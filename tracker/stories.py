@@ -17,8 +17,8 @@ and a Beijing outlet that carry the same wire copy match. English and Chinese re
 share no tokens and stay apart.
 
 A story is a connected component of that relation (single linkage). ``assign_stories`` computes it
-incrementally with union-find. Large batches never compare all pairs: exact indexes (link, title),
-exact prefix filtering (titles) and MinHash LSH (datasketch, text) find the candidate pairs, and
+incrementally with union-find. Large batches never compare all pairs: exact indexes (link, title) and
+exact prefix filtering (title tokens, text shingles) find the candidate pairs, and
 every candidate is then checked with the rules of ``same_story``. A story's id is a pure function of
 its members, so the partition and the ids do not depend on arrival order.
 """
@@ -28,17 +28,17 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import heapq
-import math
 import re
 import unicodedata
-from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
+from operator import attrgetter
 
+import numpy as np
 import snowballstemmer
-from datasketch import MinHash, MinHashLSH
+from scipy.sparse import csr_matrix
 
 from tracker.hanzi import fold
 from tracker.text import canonical_link
@@ -63,12 +63,6 @@ MIN_TEXT_SHINGLES = 8
 # re-post: within a source, only a link or near-identical text links two articles. This is also the
 # guard against daily items chaining into a story months long.
 SAME_SOURCE_TEXT_THRESHOLD = 0.8
-
-# MinHash LSH for text: (bands, rows). P(candidate | Jaccard s) = 1 - (1 - s**rows)**bands: 99.6 %
-# of pairs at 0.5, 93 % at 0.4 (titles are searched exactly). Exact checks decide every candidate.
-_NUM_PERM = 126
-_TEXT_LSH = (42, 3)
-_SEED = 1
 
 
 @dataclass(frozen=True)
@@ -294,10 +288,13 @@ def _near(a: _Prepared, b: _Prepared) -> bool:
 
 
 # A flood of near-identical items (one outlet's numbered updates, say) would make every pair a
-# candidate. Each new article is compared with at most this many candidates per search, the
-# nearest in time first: ordinary news never comes close, and the flood stays linear. Beyond
-# the cap, which pairs get checked can depend on arrival order.
+# candidate. Each new article is checked against at most this many candidates per search, the
+# nearest in time first (for similarity, of those that pass the search's own threshold): ordinary
+# news never comes close, and the flood stays linear. Beyond the cap, which pairs get checked can
+# depend on arrival order.
 MAX_CANDIDATES = 64
+# New rows per sparse product in _similar_pairs: bounds the memory of one product.
+_BLOCK = 1024
 
 
 def _nearest(items: list[_Prepared], i: int, candidates: Iterable[int]) -> list[int]:
@@ -309,46 +306,56 @@ def _nearest(items: list[_Prepared], i: int, candidates: Iterable[int]) -> list[
     return heapq.nsmallest(MAX_CANDIDATES, near, key=lambda j: (abs(items[j].ts - when), items[j].article.id))
 
 
-def _title_pairs(items: list[_Prepared], new_count: int) -> Iterator[tuple[int, int]]:
-    """Pairs (new, any) whose title tokens reach TITLE_THRESHOLD, found exactly by prefix filtering.
+def _similar_pairs(items: list[_Prepared], new_count: int, tokens: Callable[[_Prepared], frozenset[str]],
+                   threshold: float, min_size: int) -> Iterator[tuple[int, int]]:
+    """Pairs (new, any) within WINDOW whose token sets reach Jaccard ``threshold``: all of them, exactly.
 
-    With the tokens of every title in one global order (rarest first), two sets with Jaccard >= t
-    share a token among the first len - ceil(t * len) + 1 of each, so only those are indexed.
+    Token sets become rows of a sparse 0/1 matrix; one product per block of new rows gives the overlap
+    of every pair against the rows published within WINDOW of the block, and the Jaccard follows from
+    the overlap and the two sizes. scipy does the counting, so no pair is missed and none is visited
+    in Python unless it passes.
     """
-    usable = [i for i, p in enumerate(items) if len(p.title_tokens) >= MIN_TITLE_TOKENS]
-    frequency = Counter(t for i in usable for t in items[i].title_tokens)
-    index = _Postings(items)
-    prefixes: dict[int, list[str]] = {}
-    for i in _in_time_order(items, usable):
-        tokens = sorted(items[i].title_tokens, key=lambda t: (frequency[t], t))
-        size = len(tokens)
-        prefixes[i] = tokens[:size - math.ceil(TITLE_THRESHOLD * size - 1e-9) + 1]
-        for token in prefixes[i]:
-            index.add(token, i)
+    usable = [i for i, p in enumerate(items) if len(tokens(p)) >= min_size]
+    fresh = sum(1 for i in usable if i < new_count)  # new items come first in `items`
+    if not fresh:
+        return
+    vocabulary: dict[str, int] = {}
+    columns: list[int] = []
+    starts = [0]
     for i in usable:
-        if i >= new_count:
-            break
-        title = items[i].title_tokens
-        found = dict.fromkeys(j for token in prefixes[i] for j in index.near(token, i))
-        for j in _nearest(items, i, found):
-            if _jaccard(title, items[j].title_tokens) >= TITLE_THRESHOLD:
-                yield i, j
+        columns.extend(vocabulary.setdefault(t, len(vocabulary)) for t in tokens(items[i]))
+        starts.append(len(columns))
+    matrix = csr_matrix((np.ones(len(columns), dtype=np.int32), columns, starts),
+                        shape=(len(usable), len(vocabulary)))
+    sizes = np.diff(starts)
+    times = np.array([items[i].ts for i in usable])
+    by_time = np.argsort(times, kind="stable")
+    sorted_times = times[by_time]
+    window = WINDOW.total_seconds()
+    new_rows = np.argsort(times[:fresh], kind="stable")
+    for start in range(0, fresh, _BLOCK):
+        block = new_rows[start:start + _BLOCK]
+        low, high = times[block].min() - window, times[block].max() + window
+        others = by_time[np.searchsorted(sorted_times, low, "left"):np.searchsorted(sorted_times, high, "right")]
+        overlap = (matrix[block] @ matrix[others].T).tocoo()
+        a, b, shared = block[overlap.row], others[overlap.col], overlap.data
+        keep = ((shared >= (threshold - 1e-9) * (sizes[a] + sizes[b] - shared))
+                & (np.abs(times[a] - times[b]) <= window) & (a != b))
+        passing: dict[int, list[int]] = {}
+        for x, y in zip(a[keep].tolist(), b[keep].tolist(), strict=True):
+            passing.setdefault(usable[x], []).append(usable[y])
+        for i, found in passing.items():
+            yield from ((i, j) for j in _nearest(items, i, found))
+
+
+def _title_pairs(items: list[_Prepared], new_count: int) -> Iterator[tuple[int, int]]:
+    """Pairs (new, any) whose title tokens reach TITLE_THRESHOLD."""
+    return _similar_pairs(items, new_count, attrgetter("title_tokens"), TITLE_THRESHOLD, MIN_TITLE_TOKENS)
 
 
 def _text_pairs(items: list[_Prepared], new_count: int) -> Iterator[tuple[int, int]]:
-    """Pairs (new, any) whose text shingles share a MinHash LSH bucket."""
-    usable = [i for i, p in enumerate(items) if len(p.text_shingles) >= MIN_TEXT_SHINGLES]
-    if not usable or usable[0] >= new_count:
-        return
-    hashes = MinHash.bulk([[t.encode() for t in sorted(items[i].text_shingles)] for i in usable],
-                          num_perm=_NUM_PERM, seed=_SEED)
-    lsh = MinHashLSH(num_perm=_NUM_PERM, params=_TEXT_LSH)
-    for i, minhash in zip(usable, hashes, strict=True):
-        lsh.insert(i, minhash, check_duplication=False)
-    for i, minhash in zip(usable, hashes, strict=True):
-        if i >= new_count:
-            break
-        yield from ((i, j) for j in _nearest(items, i, lsh.query(minhash)))
+    """Pairs (new, any) whose text shingles reach TEXT_THRESHOLD (the lower of the two text bars)."""
+    return _similar_pairs(items, new_count, attrgetter("text_shingles"), TEXT_THRESHOLD, MIN_TEXT_SHINGLES)
 
 
 def _exact_pairs(items: list[_Prepared], new_count: int) -> Iterator[tuple[int, int]]:
