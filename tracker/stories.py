@@ -294,7 +294,7 @@ def _near(a: _Prepared, b: _Prepared) -> bool:
 # depend on arrival order.
 MAX_CANDIDATES = 64
 # New rows per sparse product in _similar_pairs: bounds the memory of one product.
-_BLOCK = 1024
+_BLOCK = 256
 
 
 def _nearest(items: list[_Prepared], i: int, candidates: Iterable[int]) -> list[int]:
@@ -328,7 +328,9 @@ def _similar_pairs(items: list[_Prepared], new_count: int, tokens: Callable[[_Pr
     matrix = csr_matrix((np.ones(len(columns), dtype=np.int32), columns, starts),
                         shape=(len(usable), len(vocabulary)))
     sizes = np.diff(starts)
+    rows = np.array(usable)
     times = np.array([items[i].ts for i in usable])
+    order_of_id = np.argsort(np.argsort([items[i].article.id for i in usable], kind="stable"), kind="stable")
     by_time = np.argsort(times, kind="stable")
     sorted_times = times[by_time]
     window = WINDOW.total_seconds()
@@ -341,11 +343,14 @@ def _similar_pairs(items: list[_Prepared], new_count: int, tokens: Callable[[_Pr
         a, b, shared = block[overlap.row], others[overlap.col], overlap.data
         keep = ((shared >= (threshold - 1e-9) * (sizes[a] + sizes[b] - shared))
                 & (np.abs(times[a] - times[b]) <= window) & (a != b))
-        passing: dict[int, list[int]] = {}
-        for x, y in zip(a[keep].tolist(), b[keep].tolist(), strict=True):
-            passing.setdefault(usable[x], []).append(usable[y])
-        for i, found in passing.items():
-            yield from ((i, j) for j in _nearest(items, i, found))
+        a, b = a[keep], b[keep]
+        # At most MAX_CANDIDATES per new article, the nearest in time first (then by article id).
+        order = np.lexsort((order_of_id[b], np.abs(times[a] - times[b]), a))
+        a, b = a[order], b[order]
+        firsts = np.flatnonzero(np.r_[True, a[1:] != a[:-1]]) if len(a) else np.empty(0, dtype=np.intp)
+        rank = np.arange(len(a)) - np.repeat(firsts, np.diff(np.r_[firsts, len(a)]))
+        capped = rank < MAX_CANDIDATES
+        yield from zip(rows[a[capped]].tolist(), rows[b[capped]].tolist(), strict=True)
 
 
 def _title_pairs(items: list[_Prepared], new_count: int) -> Iterator[tuple[int, int]]:
