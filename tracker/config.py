@@ -6,7 +6,7 @@ Precedence everywhere: command-line flag > TRACKER_* variable > default.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -76,8 +76,6 @@ class Settings:
     max_backoff: float = 24 * 3600.0
     # How long a poller's claim on a feed lasts; a poller that dies releases its feeds after this.
     lease_seconds: float = 10 * 60.0
-    # Worker processes that read (parse and tag) documents in a large poll; below 2, none.
-    read_workers: int = field(default_factory=lambda: _cores())
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -98,17 +96,6 @@ class Settings:
             allow_private_networks=_env_bool("TRACKER_ALLOW_PRIVATE_NETWORKS", False),
             poll_interval=_env_number("TRACKER_POLL_INTERVAL", cls.poll_interval),
             lease_seconds=_env_number("TRACKER_LEASE_SECONDS", cls.lease_seconds),
-            read_workers=int(_env_number("TRACKER_READ_WORKERS", _cores())),
         )
         given: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
         return replace(base, **given) if given else base
-
-
-def _cores() -> int:
-    """Cores this process may use (its CPU affinity where the OS tells), at most 4: reading a poll's
-    documents does not scale further, and a shared host keeps its other cores."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return min(cores, 4)

@@ -12,24 +12,16 @@ import os
 import random
 import socket
 from collections.abc import Callable, Sequence
-from functools import partial
+from dataclasses import dataclass
 
-from tracker import fetch, store_stories, topics
+from tracker import fetch, parse, store_stories, topics
 from tracker.config import Settings
-from tracker.errors import FetchError, StoreError
-from tracker.models import FeedReport, FeedSource, FeedState, PollReport, Validators
-from tracker.reading import PendingReading, Readers, Reading, read_document
+from tracker.errors import FetchError, ParseError, StoreError
+from tracker.models import FeedReport, FeedSource, FeedState, ParsedFeed, PollReport, TaggedItem, Validators
 from tracker.store import Store
 
 Progress = Callable[[FeedReport], None]
-Queued = tuple[FeedSource, fetch.FetchResult | FetchError, PendingReading | None]  # fetched, being read
 CLAIM_BATCH_PER_WORKER = 4  # feeds claimed per fetch thread at a time
-# Polls of at least this many feeds read their documents in worker processes (Settings.read_workers).
-PARALLEL_READ_MIN_FEEDS = 40
-# Fetched documents waiting to be read and stored, at most: bounds the memory a slow reader can pile up.
-MAX_QUEUED = 64
-
-__all__ = ["Reading", "poll", "read_document"]
 
 
 def worker_name() -> str:
@@ -108,10 +100,7 @@ def poll(store: Store, sources: Sequence[FeedSource], *, settings: Settings | No
     # Claim feeds a batch at a time, so several pollers sharing one store share the work.
     store.release_owners(dead_local_owners(store.lease_owners(started), socket.gethostname()))
     pending = {s.id: s for s in sources}
-    workers = settings.read_workers if len(pending) >= PARALLEL_READ_MIN_FEEDS else 0
-    with Readers(taxonomy, workers) as readers:
-        _poll_batches(store, pending, states, settings, worker, readers, taxonomy.version, respect_schedule, force,
-                      finish)
+    _poll_batches(store, pending, states, settings, worker, taxonomy, respect_schedule, force, finish)
     for source in pending.values():  # not due yet, or another poller has it right now
         finish(FeedReport(source.id, source.url, "skipped"))
     # Group the new articles into stories (and any left pending by an interrupted poll).
@@ -123,7 +112,7 @@ def poll(store: Store, sources: Sequence[FeedSource], *, settings: Settings | No
 
 
 def _poll_batches(store: Store, pending: dict[str, FeedSource], states: dict[str, FeedState], settings: Settings,
-                  worker: str, readers: Readers, taxonomy_version: str, respect_schedule: bool, force: bool,
+                  worker: str, taxonomy: topics.Taxonomy, respect_schedule: bool, force: bool,
                   finish: Progress) -> None:
     while pending:
         claimed = store.claim_feeds(list(pending), worker=worker, now=_now(), lease_seconds=settings.lease_seconds,
@@ -133,31 +122,38 @@ def _poll_batches(store: Store, pending: dict[str, FeedSource], states: dict[str
             break
         jobs = [(pending.pop(i), (states.get(i) or FeedState()).validators) for i in claimed]
         unused = set(claimed)
-        # Documents are stored in the order they arrived; each is read (maybe in a worker) meanwhile.
-        queue: list[Queued] = []
-        store_first = partial(_store_first, queue, store, readers, states, settings, taxonomy_version, finish)
         try:
             for source, outcome in fetch.fetch_many(jobs, settings=settings):
                 reading = None
                 if isinstance(outcome, fetch.FetchResult) and not outcome.not_modified:
-                    reading = readers.submit(outcome, _now())
-                queue.append((source, outcome, reading))
-                while queue and (queue[0][2] is None or queue[0][2].done()) or len(queue) > MAX_QUEUED:
-                    unused.discard(store_first())
-            while queue:
-                unused.discard(store_first())
+                    reading = read_document(outcome, taxonomy, _now())
+                finish(_store_outcome(store, source, outcome, reading, states.get(source.id) or FeedState(),
+                                      settings, taxonomy.version))
+                unused.discard(source.id)
         finally:
             store.release_feeds(sorted(unused), worker=worker)  # claims an interrupted poll did not use
 
 
-def _store_first(queue: list[Queued], store: Store, readers: Readers, states: dict[str, FeedState],
-                 settings: Settings, taxonomy_version: str, finish: Progress) -> str:
-    """Store the first fetched feed of the queue once it is read; returns the feed's id."""
-    source, outcome, pending = queue.pop(0)
-    reading = readers.reading(pending) if pending else None
-    finish(_store_outcome(store, source, outcome, reading, states.get(source.id) or FeedState(), settings,
-                          taxonomy_version))
-    return source.id
+@dataclass(frozen=True)
+class Reading:
+    """A fetched document parsed and tagged, or the reason it could not be."""
+
+    parsed: ParsedFeed | None = None
+    tagged: tuple[TaggedItem, ...] = ()
+    error: str | None = None
+
+
+def read_document(result: fetch.FetchResult, taxonomy: topics.Taxonomy, fetched_at: dt.datetime) -> Reading:
+    """Parse and tag one fetched document. Never raises: a bad feed is a Reading with an error."""
+    try:
+        parsed = parse.parse_feed(result.source, result.content or b"", fetched_at=fetched_at, url=result.url,
+                                  headers=result.headers)
+        return Reading(parsed, tuple(TaggedItem(item, topics.tag(taxonomy, item.title, item.summary, item.language))
+                                     for item in parsed.items))
+    except ParseError as exc:
+        return Reading(error=exc.reason)
+    except Exception as exc:  # a feed must never take the poll down; record it and go on
+        return Reading(error=f"unexpected {type(exc).__name__} while reading the feed: {exc}")
 
 
 def _store_outcome(store: Store, source: FeedSource, outcome: fetch.FetchResult | FetchError,
