@@ -16,7 +16,7 @@ Row = dict[str, Any]
 
 GROUPS = [
     ("throughput", "Throughput (independent of store size)"),
-    ("store", "Store generation (through Store.record_update)"),
+    ("store", "Store generation (through Store.record_updates)"),
     ("dashboard", "Dashboard (AppTest wall time per script run)"),
     ("memory", "Memory of the dashboard process"),
     ("payload", "Plotly payload per chart (largest over all states)"),

@@ -1,7 +1,7 @@
 """Benchmark stores: built through the real ingest code, cached by size, seed and inputs.
 
 Every article goes the way a polled one does after parsing: a ParsedItem, ``tracker.topics.tag`` on
-its text, then ``Store.record_update`` for each feed document of 50 items, then
+its text, then ``Store.record_updates`` for feed documents of 50 items, a poll's write group at a time, then
 ``store_stories.cluster_pending`` as the poller runs it after storing. Nothing writes tables
 directly, so the rollups, sightings, stories and data version are the ones the dashboard would see.
 """
@@ -21,8 +21,8 @@ from functools import cache
 from pathlib import Path
 
 from bench import synth
-from tracker import config, topics
-from tracker.models import FeedSource, ParsedFeed, TaggedItem, Validators
+from tracker import config, poller, topics
+from tracker.models import FeedSource, FeedUpdate, ParsedFeed, TaggedItem, Validators
 from tracker.store import open_store
 
 try:
@@ -112,14 +112,18 @@ def ingest(location: str, feeds: Sequence[FeedSource], documents: Iterable[tuple
     store = open_store(location)
     store.sync_feeds(feeds, dt.datetime.now(dt.UTC))
     new = seen = 0
-    for feed, tagged in documents:
+    groups: list[list[FeedUpdate]] = [[]]
+    for feed, tagged in documents:  # in groups of poller.WRITE_GROUP feeds per transaction, as a poll writes
+        if len(groups[-1]) == poller.WRITE_GROUP:
+            groups.append([])
         now = max(t.item.published for t in tagged) + dt.timedelta(minutes=10)
+        groups[-1].append(FeedUpdate(feed, ParsedFeed(feed, feed.label, tuple(t.item for t in tagged)), tagged, 200,
+                                     Validators(), version, now, now + dt.timedelta(minutes=15)))
+    for group in groups:
         start = time.perf_counter()
-        added, known = store.record_update(
-            feed, ParsedFeed(feed, feed.label, tuple(t.item for t in tagged)), tagged, status=200,
-            validators=Validators(), taxonomy_version=version, now=now, next_poll=now + dt.timedelta(minutes=15))
+        counts = store.record_updates(group)
         clock["store"] += time.perf_counter() - start
-        new, seen = new + added, seen + known
+        new, seen = new + sum(c[0] for c in counts), seen + sum(c[1] for c in counts)
     store.engine.dispose()  # closes the last connection: SQLite folds the WAL back into the file
     return new, seen
 

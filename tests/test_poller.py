@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import sqlite3
+from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -16,6 +18,7 @@ from tracker.models import FeedSource
 from tracker.store import open_store
 
 from .conftest import POLL_DATA
+from .test_faults import rss_feed
 
 NOW = dt.datetime(2024, 5, 23, 12, 0, tzinfo=dt.UTC)
 
@@ -158,3 +161,41 @@ def test_dead_local_owners() -> None:
     alive = {101: True, 102: False}.get
     owners = ["here:101", "here:102", "there:102", "here:notapid", "here:103"]
     assert poller.dead_local_owners(owners, "here", lambda pid: bool(alive(pid))) == ["here:102", "here:103"]
+
+
+def test_a_failed_group_write_leaves_every_feed_whole_or_absent(tmp_path: Path) -> None:
+    """Feeds are written WRITE_GROUP to a transaction: a write that fails takes its whole group with it,
+    never part of a feed, leaves no claim behind, and the next poll completes the rest."""
+    folder = tmp_path / "feeds"
+    folder.mkdir()
+    count, items = 3 * poller.WRITE_GROUP, 5
+    sources = []
+    for n in range(count):
+        (folder / f"g{n}.rss").write_bytes(rss_feed(f"g{n}", items))
+        sources.append(FeedSource(f"g{n}", str(folder / f"g{n}.rss"), allow_local=True))
+    db = str(tmp_path / "groups.sqlite")
+    store = open_store(db)
+    with sqlite3.connect(db) as conn:  # the database refuses one feed's articles, as a full disk might
+        conn.execute("CREATE TRIGGER refuse BEFORE INSERT ON articles WHEN NEW.link LIKE 'https://g5.example/%' "
+                     "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
+    with pytest.raises(StoreError):
+        poller.poll(store, sources, settings=settings(db))
+
+    def per_feed() -> dict[str, tuple[int, bool, bool]]:
+        with sqlite3.connect(db) as conn:
+            stored = dict(conn.execute("SELECT feed_id, count(*) FROM sightings GROUP BY feed_id"))
+            return {feed: (stored.get(feed, 0), success is not None, owner is not None)
+                    for feed, success, owner in conn.execute("SELECT id, last_success, lease_owner FROM feeds")}
+
+    after_failure = per_feed()
+    assert after_failure["g5"] == (0, False, False)
+    for feed, (sighted, healthy, claimed) in after_failure.items():
+        assert (sighted, healthy) in ((0, False), (items, True)), feed  # whole, with its health, or absent
+        assert not claimed, feed
+    assert sum(1 for sighted, _, _ in after_failure.values() if sighted == 0) >= 1
+    with sqlite3.connect(db) as conn:
+        conn.execute("DROP TRIGGER refuse")
+    report = poller.poll(store, sources, settings=settings(db))
+    assert report.errors == 0
+    assert all(value == (items, True, False) for value in per_feed().values())
+    assert queries.count_articles(db) == count * items

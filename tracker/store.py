@@ -2,7 +2,8 @@
 
 SQLite is the default (WAL, a busy timeout, BEGIN IMMEDIATE for writers so two
 writers queue instead of failing); a PostgreSQL URL works with the same code.
-Every write for one feed is one transaction, and every write bumps `data_version`
+Every write for one feed lies within one transaction (a poll writes several feeds per transaction,
+see `record_updates`), and every write bumps `data_version`
 so readers can cache cheaply.
 """
 
@@ -13,7 +14,7 @@ import json
 import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from tracker import rollups, schema
 from tracker.errors import StoreError
-from tracker.models import FeedSource, FeedState, ParsedFeed, TaggedItem, Validators
+from tracker.models import FeedSource, FeedState, FeedUpdate, ParsedFeed, TaggedItem, Validators
 from tracker.schema import BATCH, article_topics, articles, feeds, meta, poll_runs, sightings
 from tracker.store_ingest import Writer, store_document
 
@@ -262,14 +263,25 @@ class Store:
                       status: int, validators: Validators, taxonomy_version: str,
                       now: dt.datetime, next_poll: dt.datetime) -> tuple[int, int]:
         """Store one fetched feed in one transaction. Returns (new articles, already known)."""
+        return self.record_updates([FeedUpdate(source, parsed, tagged, status, validators, taxonomy_version,
+                                               now, next_poll)])[0]
+
+    def record_updates(self, updates: Sequence[FeedUpdate]) -> list[tuple[int, int]]:
+        """Store several fetched feeds in one transaction: each feed is wholly in the store or not at
+        all, with its health row, and the commit is paid once. Returns (new, already known) per feed."""
+        counts = []
         with self.transaction() as conn:
             w = Writer(conn)
-            new = store_document(w, source.id, tagged, taxonomy_version, now)
-            conn.execute(w.sql.feed_ok, {
-                "feed": source.id, "title": parsed.title or None, "now": now, "status": status,
-                "next_poll": next_poll, "etag": validators.etag, "last_modified": validators.last_modified})
-            _bump(conn)
-        return new, len(tagged) - new
+            for u in updates:
+                new = store_document(w, u.source.id, u.tagged, u.taxonomy_version, u.now)
+                conn.execute(w.sql.feed_ok, {
+                    "feed": u.source.id, "title": u.parsed.title or None, "now": u.now, "status": u.status,
+                    "next_poll": u.next_poll, "etag": u.validators.etag,
+                    "last_modified": u.validators.last_modified})
+                counts.append((new, len(u.tagged) - new))
+            if updates:
+                _bump(conn)
+        return counts
 
     def record_not_modified(self, source: FeedSource, *, now: dt.datetime, next_poll: dt.datetime) -> None:
         """A 304: the feed is healthy and nothing else changes."""

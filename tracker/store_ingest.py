@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from operator import itemgetter
 from typing import Any
 
@@ -111,7 +111,7 @@ def _positional(keys: list[str] | None) -> Callable[[dict[str, Any]], tuple[Any,
     return lambda row: tuple(row[k] for k in keys or ())
 
 
-def store_document(w: Writer, source_id: str, tagged: list[TaggedItem], version: str, now: dt.datetime) -> int:
+def store_document(w: Writer, source_id: str, tagged: Sequence[TaggedItem], version: str, now: dt.datetime) -> int:
     """Insert the articles and sightings of one document that the store does not have yet, with
     their topics, and count them in the rollups. Returns how many articles were new."""
     unique = {t.item.id: t for t in tagged}  # a feed may list the same link twice
