@@ -25,7 +25,8 @@ from typing import Any
 
 from bench import report, stores, synth, throughput
 from bench.measure import Sample, machine, machine_line
-from tracker import poller, topics
+from tracker import topics
+from tracker.store import SQLITE_FEEDS_PER_TRANSACTION
 
 REPO = Path(__file__).resolve().parent.parent
 LARGE = 1_000_000
@@ -112,7 +113,8 @@ class Bench:
             ingested, clustered, rows = throughput.ingest(self.data, taxonomy, runs, Path(tmp))
             self.emit_rate("throughput", "ingest into a fresh store (record_updates)", None, ingested, 25_000, notes=(
                 f"Ingest: {ingested.count:,} tagged articles in feed documents of {synth.BATCH} items, "
-                f"{poller.WRITE_GROUP} documents per transaction as a poll writes them, into a fresh SQLite store "
+                f"{SQLITE_FEEDS_PER_TRANSACTION} documents per transaction as a poll writes them, into a fresh "
+                f"SQLite store "
                 f"({rows:,} article, topic and sighting rows); "
                 f"then story clustering (store_stories.cluster_pending) of the same articles, published over "
                 f"{throughput.INGEST_DAYS} days.",))

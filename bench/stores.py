@@ -21,7 +21,7 @@ from functools import cache
 from pathlib import Path
 
 from bench import synth
-from tracker import config, poller, topics
+from tracker import config, topics
 from tracker.models import FeedSource, FeedUpdate, ParsedFeed, TaggedItem, Validators
 from tracker.store import open_store
 
@@ -113,8 +113,8 @@ def ingest(location: str, feeds: Sequence[FeedSource], documents: Iterable[tuple
     store.sync_feeds(feeds, dt.datetime.now(dt.UTC))
     new = seen = 0
     groups: list[list[FeedUpdate]] = [[]]
-    for feed, tagged in documents:  # in groups of poller.WRITE_GROUP feeds per transaction, as a poll writes
-        if len(groups[-1]) == poller.WRITE_GROUP:
+    for feed, tagged in documents:  # as many feeds per transaction as a poll writes
+        if len(groups[-1]) == store.feeds_per_transaction:
             groups.append([])
         now = max(t.item.published for t in tagged) + dt.timedelta(minutes=10)
         groups[-1].append(FeedUpdate(feed, ParsedFeed(feed, feed.label, tuple(t.item for t in tagged)), tagged, 200,

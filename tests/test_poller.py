@@ -15,7 +15,7 @@ from tracker import poller, queries
 from tracker.config import Settings
 from tracker.errors import StoreError
 from tracker.models import FeedSource
-from tracker.store import open_store
+from tracker.store import SQLITE_FEEDS_PER_TRANSACTION, open_store
 
 from .conftest import POLL_DATA
 from .test_faults import rss_feed
@@ -164,11 +164,11 @@ def test_dead_local_owners() -> None:
 
 
 def test_a_failed_group_write_leaves_every_feed_whole_or_absent(tmp_path: Path) -> None:
-    """Feeds are written WRITE_GROUP to a transaction: a write that fails takes its whole group with it,
+    """On SQLite feeds are written several to a transaction: a write that fails takes its whole group with it,
     never part of a feed, leaves no claim behind, and the next poll completes the rest."""
     folder = tmp_path / "feeds"
     folder.mkdir()
-    count, items = 3 * poller.WRITE_GROUP, 5
+    count, items = 3 * SQLITE_FEEDS_PER_TRANSACTION, 5
     sources = []
     for n in range(count):
         (folder / f"g{n}.rss").write_bytes(rss_feed(f"g{n}", items))

@@ -31,10 +31,6 @@ from tracker.store import Store
 
 Progress = Callable[[FeedReport], None]
 CLAIM_BATCH_PER_WORKER = 4  # feeds claimed per fetch thread at a time
-# Read feeds written per transaction. Each feed is still wholly in the store or not at all; a group
-# pays one commit, which is most of the cost of writing a feed to SQLite (benchmark: 21k -> 29k
-# articles/s). The lock is taken only once a group is read, never while waiting on the network.
-WRITE_GROUP = 8
 
 
 def worker_name() -> str:
@@ -142,7 +138,7 @@ def _poll_batches(store: Store, pending: dict[str, FeedSource], states: dict[str
                     reading = read_document(outcome, taxonomy, _now())
                     if reading.parsed is not None and reading.error is None:
                         ready.append((source, outcome, reading))
-                        if len(ready) == WRITE_GROUP:
+                        if len(ready) == store.feeds_per_transaction:
                             unused.difference_update(_store_updates(store, ready, settings, taxonomy.version, finish))
                             ready = []
                         continue

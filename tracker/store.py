@@ -137,6 +137,13 @@ def _translate(exc: Exception, location: str) -> StoreError:
     return StoreError(message, resource=location)
 
 
+# On SQLite a poll writes its read feeds this many to a transaction. Each feed is still wholly in the
+# store or not at all; the group pays one commit, which is most of the cost of writing a feed there
+# (benchmark ingest: 21k -> 28k articles/s), and the lock is taken only once the group is read, never
+# while waiting on the network. SQLite takes its one write lock at BEGIN, so a group cannot deadlock.
+# On PostgreSQL pollers write side by side: one feed a transaction keeps row locks few and short.
+SQLITE_FEEDS_PER_TRANSACTION = 8
+
 class Store:
     """A tracker database. Open with :func:`open_store`."""
 
@@ -265,6 +272,11 @@ class Store:
         """Store one fetched feed in one transaction. Returns (new articles, already known)."""
         return self.record_updates([FeedUpdate(source, parsed, tagged, status, validators, taxonomy_version,
                                                now, next_poll)])[0]
+
+    @property
+    def feeds_per_transaction(self) -> int:
+        """How many read feeds a poll writes per transaction (see SQLITE_FEEDS_PER_TRANSACTION)."""
+        return SQLITE_FEEDS_PER_TRANSACTION if self.engine.dialect.name == "sqlite" else 1
 
     def record_updates(self, updates: Sequence[FeedUpdate]) -> list[tuple[int, int]]:
         """Store several fetched feeds in one transaction: each feed is wholly in the store or not at
