@@ -134,6 +134,7 @@ def _poll_batches(store: Store, pending: dict[str, FeedSource], states: dict[str
         ready: list[tuple[FeedSource, fetch.FetchResult, Reading]] = []  # read, not yet written
         try:
             for source, outcome in fetch.fetch_many(jobs, settings=settings):
+                reading = None
                 if isinstance(outcome, fetch.FetchResult) and not outcome.not_modified:
                     reading = read_document(outcome, taxonomy, _now())
                     if reading.parsed is not None and reading.error is None:
@@ -142,9 +143,7 @@ def _poll_batches(store: Store, pending: dict[str, FeedSource], states: dict[str
                             unused.difference_update(_store_updates(store, ready, settings, taxonomy.version, finish))
                             ready = []
                         continue
-                    finish(_store_failure(store, source, outcome, reading, states, settings))
-                else:
-                    finish(_store_outcome(store, source, outcome, states.get(source.id) or FeedState(), settings))
+                finish(_store_outcome(store, source, outcome, reading, states.get(source.id) or FeedState(), settings))
                 unused.discard(source.id)
             unused.difference_update(_store_updates(store, ready, settings, taxonomy.version, finish))
         finally:
@@ -191,19 +190,15 @@ def _store_updates(store: Store, ready: list[tuple[FeedSource, fetch.FetchResult
     return [update.source.id for update in updates]
 
 
-def _store_failure(store: Store, source: FeedSource, result: fetch.FetchResult, reading: Reading,
-                   states: dict[str, FeedState], settings: Settings) -> FeedReport:
-    return _record_failure(store, source, states.get(source.id) or FeedState(), settings, _now(),
-                           reading.error or "unreadable", result.status)
-
-
-def _store_outcome(store: Store, source: FeedSource, outcome: fetch.FetchResult | FetchError, state: FeedState,
-                   settings: Settings) -> FeedReport:
-    """Record a failed fetch, or a 304 Not Modified."""
+def _store_outcome(store: Store, source: FeedSource, outcome: fetch.FetchResult | FetchError,
+                   reading: Reading | None, state: FeedState, settings: Settings) -> FeedReport:
+    """Record a failed fetch, a 304 Not Modified (no reading), or a document that could not be read."""
     now = _now()
     if isinstance(outcome, FetchError):
         return _record_failure(store, source, state, settings, now, outcome.reason, outcome.status,
                                outcome.retry_after)
+    if reading is not None:
+        return _record_failure(store, source, state, settings, now, reading.error or "unreadable", outcome.status)
     store.record_not_modified(source, now=now, next_poll=next_poll_after_success(now, settings.poll_interval))
     return FeedReport(source.id, source.url, "not_modified", http_status=outcome.status, elapsed=outcome.elapsed)
 

@@ -283,10 +283,6 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-def _near(a: _Prepared, b: _Prepared) -> bool:
-    return abs(a.ts - b.ts) <= WINDOW.total_seconds()
-
-
 # A flood of near-identical items (one outlet's numbered updates, say) would make every pair a
 # candidate. Each new article is checked against at most this many candidates per search, the
 # nearest in time first (for similarity, of those that pass the search's own threshold): ordinary
