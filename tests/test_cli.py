@@ -46,6 +46,7 @@ def test_poll_export_stats_feeds(db_path: str, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "updated" in result.output and "3 new" in result.output
     assert "error" in result.output and "2 feeds: 3 new articles" in result.output
+    assert "(3 articles put into stories in " in result.output
 
     out = tmp_path / "taiwan.csv"
     result = run("export", "--db", db_path, "--topic", "taiwan", "-o", str(out))

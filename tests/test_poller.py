@@ -40,6 +40,9 @@ def test_local_file_twice_adds_items_once(db_path: str) -> None:
     second = poller.poll(store, [source], settings=settings(db_path))
     assert (first.new, first.seen) == (3, 0)
     assert (second.new, second.seen) == (0, 3)
+    # The report says what story clustering did and took: only the new articles needed it.
+    assert (first.clustered, second.clustered) == (3, 0)
+    assert 0 < first.clustering_seconds < (first.finished - first.started).total_seconds()
     frame = queries.articles_frame(db_path)
     assert len(frame) == 3
     tagged = frame.set_index("title")["topics"]

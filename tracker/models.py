@@ -152,6 +152,8 @@ class PollReport:
     started: dt.datetime
     finished: dt.datetime
     feeds: tuple[FeedReport, ...]
+    clustered: int = 0  # articles put into stories at the end of the poll
+    clustering_seconds: float = 0.0  # part of the poll's time: often the largest after parsing
 
     @property
     def new(self) -> int:

@@ -11,6 +11,7 @@ import datetime as dt
 import os
 import random
 import socket
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -113,8 +114,10 @@ def poll(store: Store, sources: Sequence[FeedSource], *, settings: Settings | No
     for source in pending.values():  # not due yet, or another poller has it right now
         finish(FeedReport(source.id, source.url, "skipped"))
     # Group the new articles into stories (and any left pending by an interrupted poll).
-    store_stories.cluster_pending(store)
-    report = PollReport(started=started, finished=_now(), feeds=tuple(reports))
+    clustering_started = time.perf_counter()
+    clustered = store_stories.cluster_pending(store)
+    report = PollReport(started=started, finished=_now(), feeds=tuple(reports), clustered=clustered,
+                        clustering_seconds=time.perf_counter() - clustering_started)
     polled = sum(1 for r in reports if r.outcome != "skipped")
     store.finish_run(run_id, now=report.finished, feeds_polled=polled, new=report.new, errors=report.errors)
     return report

@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import html
 import re
+from functools import lru_cache
 from html.parser import HTMLParser
 from urllib.parse import unquote_plus, urljoin, urlsplit, urlunsplit
 
@@ -199,6 +200,9 @@ def _is_tracking(pair: str) -> bool:
     return key.startswith("utm_") or key in _TRACKING
 
 
+# A poll asks for the canonical form of each link two or three times (the item's link, its id,
+# its story): remember recent answers. Pure function of a string, so a cache cannot go stale.
+@lru_cache(maxsize=32768)
 def canonical_link(url: str) -> str | None:
     """The form of a link used to recognise one story in different feeds; None if not http(s).
 
