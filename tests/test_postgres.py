@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,8 +22,13 @@ from click.testing import CliRunner
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from tracker import cli, store_copy
-from tracker.store import open_store
+from tracker import cli, poller, queries, store_copy
+from tracker.config import Settings
+from tracker.errors import StoreError
+from tracker.models import FeedSource
+from tracker.store import WRITE_ATTEMPTS, open_store
+
+from .test_faults import rss_feed
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -207,3 +213,65 @@ def test_sqlite_takes_one_watcher(tmp_path: Path) -> None:
         assert "another `tracker watch`" in second.stderr and "Traceback" not in second.stderr
     finally:
         stop([first])
+
+
+def _conflicting_inserts(url: str, table: str, sqlstate: str, times: int) -> Callable[[], int]:
+    """Make the first ``times`` INSERT statements on ``table`` fail as PostgreSQL fails a transaction it
+    ends to break a conflict; returns a function counting the statements so far. The counter is a
+    sequence: unlike a table, it keeps counting through rolled-back transactions."""
+    import psycopg
+
+    conninfo = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f"CREATE SEQUENCE {table}_inserts")
+        conn.execute(f"""CREATE FUNCTION {table}_conflict() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF nextval('{table}_inserts') <= {times} THEN
+                    RAISE EXCEPTION 'conflict made by the test' USING ERRCODE = '{sqlstate}';
+                END IF;
+                RETURN NULL;
+            END $$""")
+        conn.execute(f"CREATE TRIGGER {table}_conflict AFTER INSERT ON {table} "
+                     f"FOR EACH STATEMENT EXECUTE FUNCTION {table}_conflict()")
+
+    def count() -> int:
+        with psycopg.connect(conninfo) as conn:
+            row = conn.execute(f"SELECT last_value, is_called FROM {table}_inserts").fetchone()
+            assert row is not None
+            return int(row[0]) if row[1] else 0
+
+    return count
+
+
+def _local_feeds(folder: Path, count: int, items: int) -> list[FeedSource]:
+    folder.mkdir()
+    sources = []
+    for n in range(count):
+        (folder / f"c{n}.rss").write_bytes(rss_feed(f"c{n}", items))
+        sources.append(FeedSource(f"c{n}", str(folder / f"c{n}.rss"), allow_local=True))
+    return sources
+
+
+def test_a_poll_runs_a_write_again_when_postgres_ends_it_to_break_a_conflict(pg_server, tmp_path: Path) -> None:
+    """A deadlock or serialization failure between pollers costs a retry, not the poll (nor `tracker watch`)."""
+    url = pg_server.url()
+    store = open_store(url)
+    articles_written = _conflicting_inserts(url, "articles", "40P01", times=1)  # deadlock detected
+    stories_written = _conflicting_inserts(url, "stories", "40001", times=2)  # serialization failure
+    sources = _local_feeds(tmp_path / "feeds", 3, 4)
+    report = poller.poll(store, sources, settings=Settings.from_env(db=url, allow_private_networks=True))
+    assert (report.errors, report.new, report.clustered) == (0, 12, 12)
+    assert queries.count_articles(url) == 12
+    assert articles_written() >= 3 + 1 and stories_written() >= 1 + 2  # the refused attempts ran again
+
+
+def test_a_write_that_keeps_failing_or_fails_otherwise_stops_the_poll(pg_server, tmp_path: Path) -> None:
+    sources = _local_feeds(tmp_path / "feeds", 2, 3)
+    for sqlstate, attempts in (("40P01", WRITE_ATTEMPTS), ("23514", 1)):  # a check violation is no conflict
+        url = pg_server.url()
+        store = open_store(url)
+        articles_written = _conflicting_inserts(url, "articles", sqlstate, times=1000)
+        with pytest.raises(StoreError, match="conflict made by the test"):
+            poller.poll(store, sources, settings=Settings.from_env(db=url, allow_private_networks=True))
+        assert articles_written() == attempts
+        assert queries.count_articles(url) == 0

@@ -11,8 +11,10 @@ most the time left, so a server trickling one byte a second cannot hold a worker
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Collection, Iterable, Iterator
@@ -206,12 +208,19 @@ class _ResponseStream(httpx.SyncByteStream):
         self._response.close()
 
 
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    # Loading the CA bundle takes ~15 ms, and a poll makes a client per batch of feeds: one context,
+    # safe to share between threads, serves every connection of the process.
+    return httpx.create_ssl_context()
+
+
 class GuardedTransport(httpx.BaseTransport):
     """An httpx transport over an httpcore pool that connects through GuardedBackend."""
 
     def __init__(self, backend: GuardedBackend, *, max_keepalive: int) -> None:
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
+            ssl_context=_ssl_context(),
             max_connections=None,  # fetch_many bounds concurrency with its workers
             max_keepalive_connections=max_keepalive,
             keepalive_expiry=5.0,

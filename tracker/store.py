@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import random
 import sqlite3
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -128,6 +130,18 @@ def _tune_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+T = TypeVar("T")
+
+# PostgreSQL ends one of two conflicting transactions to break a deadlock (40P01) or a serialization
+# conflict (40001) and expects the client to run it again. SQLite, one writer at a time, never does.
+_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})
+WRITE_ATTEMPTS = 4
+
+
+def _is_transient(exc: BaseException | None) -> bool:
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) in _TRANSIENT_SQLSTATES
+
+
 def _translate(exc: Exception, location: str) -> StoreError:
     message = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
     if "file is not a database" in message:
@@ -168,6 +182,20 @@ class Store:
             raise
         except (SQLAlchemyError, sqlite3.Error, OSError) as exc:
             raise _translate(exc, self.location) from exc
+
+    def write(self, work: Callable[[Connection], T]) -> T:
+        """``work`` in one write transaction, run again from the start (up to WRITE_ATTEMPTS times) when
+        PostgreSQL ends it to break a deadlock or a serialization conflict between pollers. ``work`` must
+        only read and write the database, so running it again is safe."""
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            try:
+                with self.transaction() as conn:
+                    return work(conn)
+            except StoreError as exc:
+                if attempt == WRITE_ATTEMPTS or not _is_transient(exc.__cause__):
+                    raise
+                time.sleep(random.uniform(0.02, 0.1) * attempt)  # let the other transaction finish first
+        raise AssertionError("unreachable")
 
     def upgrade(self) -> tuple[int, int]:
         """Apply pending migrations. Returns (version before, version after)."""
@@ -281,8 +309,8 @@ class Store:
     def record_updates(self, updates: Sequence[FeedUpdate]) -> list[tuple[int, int]]:
         """Store several fetched feeds in one transaction: each feed is wholly in the store or not at
         all, with its health row, and the commit is paid once. Returns (new, already known) per feed."""
-        counts = []
-        with self.transaction() as conn:
+        def work(conn: Connection) -> list[tuple[int, int]]:
+            counts = []
             w = Writer(conn)
             for u in updates:
                 new = store_document(w, u.source.id, u.tagged, u.taxonomy_version, u.now)
@@ -293,25 +321,31 @@ class Store:
                 counts.append((new, len(u.tagged) - new))
             if updates:
                 _bump(conn)
-        return counts
+            return counts
+
+        return self.write(work)
 
     def record_not_modified(self, source: FeedSource, *, now: dt.datetime, next_poll: dt.datetime) -> None:
         """A 304: the feed is healthy and nothing else changes."""
-        with self.transaction() as conn:
+        def work(conn: Connection) -> None:
             conn.execute(update(feeds).where(feeds.c.id == source.id).values(
                 last_attempt=now, last_success=now, last_error=None, http_status=304,
                 consecutive_failures=0, next_poll=next_poll, lease_owner=None, lease_until=None))
             _bump(conn)
 
+        self.write(work)
+
     def record_error(self, source: FeedSource, error: str, *, status: int | None, now: dt.datetime,
                      next_poll: dt.datetime) -> None:
         """A failed fetch or parse: recorded against the feed; its articles are untouched."""
-        with self.transaction() as conn:
+        def work(conn: Connection) -> None:
             conn.execute(update(feeds).where(feeds.c.id == source.id).values(
                 last_attempt=now, last_error=error[:2000], http_status=status,
                 consecutive_failures=feeds.c.consecutive_failures + 1, next_poll=next_poll,
                 lease_owner=None, lease_until=None))
             _bump(conn)
+
+        self.write(work)
 
     # --- poll runs ----------------------------------------------------------------------
 

@@ -52,20 +52,25 @@ def _story_articles(conn: Connection, condition: Any) -> list[stories.StoryArtic
 def cluster_pending(store: Store, *, batch: int = PENDING_BATCH) -> int:
     """Put every pending article into a story. Returns how many articles were clustered."""
     done = 0
-    while True:
-        with store.transaction() as conn:
-            pending = _story_articles(conn, articles.c.id.in_(
-                select(articles.c.id).where(articles.c.story_id.is_(None))
-                .order_by(articles.c.published, articles.c.id).limit(batch)))
-            if not pending:
-                return done
-            low = min(a.published for a in pending) - stories.WINDOW
-            high = max(a.published for a in pending) + stories.WINDOW
-            nearby = _story_articles(conn, and_(articles.c.story_id.is_not(None),
-                                                articles.c.published.between(low, high)))
-            _apply(conn, nearby, stories.assign_stories(nearby, pending))
-            _bump(conn)
-            done += len(pending)
+    while clustered := store.write(lambda conn: _cluster_batch(conn, batch)):
+        done += clustered
+    return done
+
+
+def _cluster_batch(conn: Connection, batch: int) -> int:
+    """Cluster up to ``batch`` pending articles, the earliest first; returns how many."""
+    pending = _story_articles(conn, articles.c.id.in_(
+        select(articles.c.id).where(articles.c.story_id.is_(None))
+        .order_by(articles.c.published, articles.c.id).limit(batch)))
+    if not pending:
+        return 0
+    low = min(a.published for a in pending) - stories.WINDOW
+    high = max(a.published for a in pending) + stories.WINDOW
+    nearby = _story_articles(conn, and_(articles.c.story_id.is_not(None),
+                                        articles.c.published.between(low, high)))
+    _apply(conn, nearby, stories.assign_stories(nearby, pending))
+    _bump(conn)
+    return len(pending)
 
 
 def _apply(conn: Connection, nearby: Sequence[stories.StoryArticle], assignment: dict[str, str]) -> None:
