@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -10,12 +11,14 @@ import pytest
 from tests.conftest import shared_dir
 from tracker.errors import ConfigError
 from tracker.evaluate import (
+    BENCH_ITEMS,
     CORE_TOPICS,
     EXTRA_LABELS,
     LabelledItem,
     Scores,
     load_extra,
     load_labels,
+    load_part,
     macro_f1,
     micro,
     part_of,
@@ -117,6 +120,31 @@ def test_extra_labels_must_say_what_they_cover_and_name_corpus_items(tmp_path: P
     path.write_text("# covers: drones\nid\ttopics\tnote\nnot-there\tdrones\t\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="not-there"):
         load_extra(path, TINY)
+
+
+def test_extra_labels_read_their_texts_from_a_gzipped_corpus(tmp_path: Path, user_taxonomy: Taxonomy):
+    # The benchmark sample is gzipped JSON lines; a line whose id does not come first is read whole.
+    lines = TINY.read_text(encoding="utf-8").splitlines()
+    moved = json.loads(lines[3])
+    lines[3] = json.dumps({"title": moved.pop("title"), **moved})
+    corpus = tmp_path / "corpus.jsonl.gz"
+    with gzip.open(corpus, "wt", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    assert load_extra(EXTRA_TINY, corpus) == load_extra(EXTRA_TINY, TINY)
+    with pytest.raises(ConfigError, match="not at"):
+        load_extra(EXTRA_TINY, tmp_path / "missing.jsonl.gz")
+
+
+def test_bench_labels_name_benchmark_items_outside_the_corpus():
+    folder = shared_dir("TRACKER_EVAL_DIR")
+    if not (folder / BENCH_ITEMS).exists():
+        pytest.skip(f"no benchmark sample at {folder / BENCH_ITEMS}")
+    items = load_part(folder / "labels.jsonl", "bench")
+    ids = [i.id for i in items]
+    corpus = {json.loads(line)["id"] for line in (folder / "corpus.jsonl").read_text(encoding="utf-8").splitlines()}
+    assert len(ids) == len(set(ids)) == 254 and corpus.isdisjoint(ids)
+    assert items[0].scored == {"arms_control", "talks", "alliances"}
+    assert all(i.title for i in items) and sum(i.lang == "zh" for i in items) == 90
 
 
 def test_malformed_labels_name_the_line(tmp_path: Path):

@@ -20,6 +20,7 @@ import click
 from tracker import __version__, export, poller, queries, sources, story_queries, topics
 from tracker.config import DEFAULT_DEMO_DB, Settings
 from tracker.errors import TrackerError
+from tracker.evaluate import PARTS
 from tracker.models import FeedReport, FeedSource, PollReport
 from tracker.store import Store, open_store
 
@@ -430,10 +431,10 @@ def retag(force: bool, db: str | None) -> None:
 
 @main.command("eval")
 @click.argument("labels", type=click.Path(exists=True, dir_okay=False))
-@click.option("--part", type=click.Choice(["all", "tune", "holdout", "extra", "tune+extra"]), default="all",
-              show_default=True,
+@click.option("--part", type=click.Choice(list(PARTS)), default="all", show_default=True,
               help="Which labels to score: rules are tuned on 'tune' (and 'extra', our own labels of unlabelled "
-                   "corpus items); 'holdout' is held back.")
+                   "corpus items); 'holdout' is held back; 'bench' is our own independent check on items of the "
+                   "shared benchmark sample.")
 @click.option("--mistakes", default=20, show_default=True, metavar="N", help="How many mistakes to list.")
 def eval_cmd(labels: str, part: str, mistakes: int) -> None:
     """Score the topic tagger on labelled items (JSONL with title, summary, language, topics).

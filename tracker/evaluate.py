@@ -10,15 +10,22 @@ The "extra" part is more evidence for tuning: items of the same folder's ``corpu
 ``labels.jsonl`` leaves out, labelled in ``tests/data/extra_labels.tsv`` (ids and topics only: the texts
 stay in the shared folder) for some topics only; the others are not scored on them.
 
+The "bench" part: items of the shared benchmark sample (the ``bench`` folder next to the labels'
+folder, none of them in the evaluation corpus), picked by broad filters and labelled by two readers
+independently, in ``tests/data/bench_labels.tsv``. Read once as an independent check (taxonomy 1.4),
+then used as tuning evidence; the held-back part stays the one check no rule has seen.
+
     $ tracker eval /path/to/labels.jsonl --part holdout
     >>> run_eval("/path/to/labels.jsonl", part="tune+extra")  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
+import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -29,9 +36,13 @@ from tracker.models import TopicMatch
 from tracker.topics import Taxonomy, explain, load_taxonomy, tag
 
 CORE_TOPICS = ("taiwan", "hypersonics", "arms_control", "talks")
-PARTS = ("all", "tune", "holdout", "extra", "tune+extra")
+PARTS = ("all", "tune", "holdout", "extra", "tune+extra", "bench")
 TUNE_PERCENT = 60
 EXTRA_LABELS = Path(__file__).resolve().parent.parent / "tests" / "data" / "extra_labels.tsv"
+BENCH_LABELS = Path(__file__).resolve().parent.parent / "tests" / "data" / "bench_labels.tsv"
+# Where the shared folder keeps the benchmark sample, relative to the folder of labels.jsonl.
+BENCH_ITEMS = Path("..") / "bench" / "real-items-50k.jsonl.gz"
+_LEADING_ID = re.compile(r'\{\s*"id"\s*:\s*"([^"\\]*)"')
 
 
 @dataclass(frozen=True)
@@ -103,6 +114,8 @@ def load_part(
     texts of ``corpus.jsonl`` next to ``path``."""
     if part not in PARTS:
         raise ValueError(f"part must be one of {', '.join(PARTS)}, not {part!r}")
+    if part == "bench":
+        return load_extra(BENCH_LABELS, Path(path).parent / BENCH_ITEMS)
     if part not in ("extra", "tune+extra"):
         return select(load_labels(path), part)
     items = load_extra(extra or EXTRA_LABELS, Path(path).parent / "corpus.jsonl")
@@ -127,11 +140,21 @@ def load_extra(labels: str | os.PathLike[str], corpus: str | os.PathLike[str]) -
     if covered is None:
         raise ConfigError('no "# covers: topic, ..." line', resource=str(labels))
     texts: dict[str, dict[str, object]] = {}
-    with open(corpus, encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
+    wanted = {row[0] for row in rows}
+    opener = gzip.open if str(corpus).endswith(".gz") else open
+    try:
+        with opener(corpus, "rt", encoding="utf-8") as f:
+            for line in f:
+                if not line.strip():
+                    continue
+                # The benchmark sample has 50,000 lines: decode only those of labelled items.
+                leading = _LEADING_ID.match(line)
+                if leading and leading.group(1) not in wanted:
+                    continue
                 raw = json.loads(line)
                 texts[str(raw["id"])] = raw
+    except FileNotFoundError:
+        raise ConfigError(f"the texts of these labels are not at {corpus}", resource=str(labels)) from None
     items = []
     for item_id, topics, unsure in rows:
         raw = texts.get(item_id)
@@ -289,7 +312,7 @@ def run_eval(
     show_mistakes: int = 20,
 ) -> str:
     """The printable evaluation report for one part of ``PARTS`` ("all", "tune", "holdout", "extra",
-    "tune+extra") of a labels file."""
+    "tune+extra", "bench") of a labels file."""
     taxonomy = taxonomy or load_taxonomy()
     items = load_part(path, part)
     topics = [t for t in taxonomy.ids() if any(i.covers(t) for i in items)]
