@@ -108,7 +108,7 @@ class ScriptProfiler:
             finally:
                 profile.disable()
 
-        LocalScriptRunner._run_script_thread = wrapped  # type: ignore[method-assign]
+        LocalScriptRunner._run_script_thread = wrapped  # type: ignore[method-assign,assignment]
         return self
 
     def __exit__(self, *exc: object) -> None:

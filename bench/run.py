@@ -156,13 +156,19 @@ class Bench:
                 "store_stories.cluster_pending once after all documents.",)
         self.emit("store", "generation: total", size, "s", sec["total"], notes=note)
         self.emit("store", "generation: articles/s", size, "/s", size / sec["total"])
-        self.emit("store", "generation: ingest part (record_updates)", size, "/s", size / sec["store"],
-                  target="≥ 25,000/s", met=size / sec["store"] >= 25_000)
-        self.emit("store", "generation: tagging part", size, "/s", size / sec["tag"],
-                  target="≥ 50,000/s", met=size / sec["tag"] >= 50_000)
+        # Byproducts of one build, timed amid the generator's own work: the targets are judged on the
+        # dedicated measurements (tagging above, ingest into this store below).
+        self.emit("store", "generation: ingest part (record_updates)", size, "/s", size / sec["store"])
+        self.emit("store", "generation: tagging part", size, "/s", size / sec["tag"])
         if sec.get("stories"):
             self.emit("store", "generation: story clustering part", size, "/s", size / sec["stories"])
         self.emit("store", "database file size", size, "bytes", info["db_bytes"])
+        with tempfile.TemporaryDirectory(prefix="tt-bench-into-") as tmp:
+            into = throughput.ingest_into(path, self.data, taxonomy, self.args.runs, Path(tmp))
+        sample = f"{throughput.INGEST_SAMPLE:,}"
+        self.emit_rate("store", f"ingest of {sample} new articles into this store", size, into, 25_000, notes=(
+            f"Ingest into a store: a copy of the store of N articles takes {sample} new tagged articles of its "
+            "last weeks, as polls add them.",))
         return path
 
     def dashboard(self, size: int, path: Path) -> None:

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from bench import synth
 from tracker import config, topics
@@ -142,7 +143,7 @@ def cluster(location: str, clock: dict[str, float] | None = None) -> int:
 
 
 def ensure_store(data: Dataset, size: int, taxonomy: topics.Taxonomy, *, rebuild: bool = False,
-                 reuse: bool = False, log: bool = True) -> tuple[Path, dict[str, object]]:
+                 reuse: bool = False, log: bool = True) -> tuple[Path, dict[str, Any]]:
     """The cached store of ``size`` articles and how its build went (built now when missing).
 
     With ``reuse``, a store built from other inputs (an older tracker/, say) will do too.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import random
+import shutil
 import tempfile
 import time
 from collections.abc import Sequence
@@ -71,6 +72,27 @@ def ingest(data: stores.Dataset, taxonomy: topics.Taxonomy, runs: int, work: Pat
         stored.append(clock["store"])
         clustered.append(clock.get("stories", 0.0))
     return Sample(stored, count=size), Sample(clustered, count=size), rows
+
+
+def ingest_into(store: Path, data: stores.Dataset, taxonomy: topics.Taxonomy, runs: int, work: Path,
+                size: int = INGEST_SAMPLE) -> Sample:
+    """Seconds to store ``size`` new tagged articles of recent days into a copy of ``store``, as a poll
+    adds news to a store that already holds years of it: its indexes are large, and the new keys land
+    all over them."""
+    feeds, drafts = data.feeds_and_drafts(size, salt=600, days=INGEST_DAYS)
+    documents = list(stores.tagged_batches(feeds, drafts, taxonomy, seed=data.seed + 600))
+    stored = []
+    for run in range(runs):
+        location = work / f"into-{run}.sqlite"
+        shutil.copyfile(store, location)
+        clock: dict[str, float] = {}
+        new, _ = stores.ingest(str(location), feeds, documents, taxonomy.version, clock)
+        if new != size:
+            raise RuntimeError(f"expected {size} new articles in the copy, stored {new}")
+        stored.append(clock["store"])
+        for path in work.glob(f"into-{run}.sqlite*"):
+            path.unlink()
+    return Sample(stored, count=size)
 
 
 def write_feed_files(data: stores.Dataset, folder: Path) -> list[FeedSource]:
