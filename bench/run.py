@@ -164,11 +164,11 @@ class Bench:
             self.emit("store", "generation: story clustering part", size, "/s", size / sec["stories"])
         self.emit("store", "database file size", size, "bytes", info["db_bytes"])
         with tempfile.TemporaryDirectory(prefix="tt-bench-into-") as tmp:
-            into = throughput.ingest_into(path, self.data, taxonomy, self.args.runs, Path(tmp))
+            into, new = throughput.ingest_into(path, self.data, taxonomy, self.args.runs, Path(tmp))
         sample = f"{throughput.INGEST_SAMPLE:,}"
-        self.emit_rate("store", f"ingest of {sample} new articles into this store", size, into, 25_000, notes=(
-            f"Ingest into a store: a copy of the store of N articles takes {sample} new tagged articles of its "
-            "last weeks, as polls add them.",))
+        self.emit_rate("store", f"ingest of {sample} articles into this store", size, into, 25_000, notes=(
+            f"Ingest into a store: a copy of the store of N articles takes {sample} tagged articles of its last "
+            f"weeks, as polls add them ({new:,} of them new to the store of {size:,}; the others add a sighting).",))
         return path
 
     def dashboard(self, size: int, path: Path) -> None:
