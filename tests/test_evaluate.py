@@ -157,7 +157,7 @@ def test_malformed_labels_name_the_line(tmp_path: Path):
 # The held-back figures on the real labelled news (never copied into the repository).
 # Topics still under the bar must at least not fall below where they stand now; the bar itself is an
 # expected failure for them, strictly: the day one reaches it, remove it from FLOORS.
-FLOORS = {"arms_control": 0.76, "talks": 0.86}  # held back with taxonomy 1.1: 0.765 and 0.867
+FLOORS = {"arms_control": 0.77, "talks": 0.86}  # held back with taxonomy 1.6: 0.778 and 0.867
 
 
 @pytest.fixture(scope="module")
