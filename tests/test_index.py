@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tracker import charts
 from tracker.index import INDEX_COLUMNS, SPIKE_COLUMNS, TOTAL, daily_index, describe_spike, find_spikes
 
 
@@ -125,6 +126,25 @@ def test_quiet_days_and_flat_baselines() -> None:
     assert find_spikes(flat).empty
     jump = find_spikes(daily_index(*_frames([100] * 40, taiwan=[10] * 39 + [25]), smoothing_days=1))
     assert np.isfinite(jump["z"]).all() and set(jump["topic"]) == {"taiwan", TOTAL}
+
+
+def test_no_spike_rises_above_a_baseline_of_a_few_stories() -> None:
+    # The first weeks of a new tracker, or a gap in collection: the window holds 30 stories, none on
+    # the topic, then 8 on one day. "Up from nothing" would only say that little was collected.
+    thin = daily_index(*_frames([1] * 30 + [10], taiwan=[0] * 30 + [8]), smoothing_days=1)
+    assert find_spikes(thin).empty
+    found = find_spikes(thin, min_baseline_stories=30)
+    assert set(found["topic"]) == {"taiwan", TOTAL} and (found["ratio"] == math.inf).all()
+
+
+def test_index_chart_leaves_gaps_where_nothing_was_collected() -> None:
+    # Ten days with stories, twenty with none, ten more: the line must break, not bridge the gap.
+    frame = daily_index(*_frames([20] * 10 + [0] * 20 + [20] * 10, taiwan=[5] * 10 + [0] * 20 + [8] * 10),
+                        smoothing_days=1)
+    figure = charts.index_figure(frame, find_spikes(frame), labels={"taiwan": "Taiwan"}, colors={})
+    line = next(trace for trace in figure.data if trace.name == "Taiwan")
+    assert len(line.x) == 40 and not line.connectgaps
+    assert sum(1 for y in line.y if y is None or math.isnan(y)) == 20
 
 
 def test_describe_spike_counts_one_story() -> None:

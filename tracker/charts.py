@@ -221,9 +221,11 @@ def index_figure(index: pd.DataFrame, spikes: pd.DataFrame, *, labels: Mapping[s
         return empty_figure("Not enough stories in this window to compute the index. Widen the dates.")
     fig = go.Figure()
     for topic in [*[t for t in labels if t in set(shown["topic"])], "total"]:
-        rows = shown[shown["topic"] == topic]
-        if rows.empty:
+        if topic not in set(shown["topic"]):
             continue
+        # Days without a reading stay in as gaps: a line drawn across months with nothing collected
+        # would show a trend nobody measured.
+        rows = index[index["topic"] == topic].sort_values("day")
         is_total = topic == "total"
         name = plain(total_label if is_total else labels.get(topic, topic))
         fig.add_scatter(x=rows["day"], y=rows["index"].round(1), mode="lines", name=name,

@@ -110,11 +110,16 @@ def _trailing(values: np.ndarray, window_days: int) -> tuple[np.ndarray, np.ndar
     return median, mad, count
 
 
-def _topic_spikes(series: pd.DataFrame, window_days: int) -> pd.DataFrame:
+def _topic_spikes(series: pd.DataFrame, window_days: int, min_baseline_stories: int) -> pd.DataFrame:
     frame = series.sort_values("day").set_index("day")
     values = frame["index"].to_numpy(dtype="float64")
     median, mad, count = _trailing(values, window_days)
-    enough = count >= max(1, window_days // 3)
+    # Stories collected in the baseline window, all topics: a share measured on a handful of stories
+    # (the first days of a new tracker, a gap in collection) is no baseline to rise above.
+    totals = np.concatenate([[0], np.cumsum(frame["total"].to_numpy(dtype="int64"))])
+    days = np.arange(len(frame))
+    collected = totals[days] - totals[np.maximum(days - window_days, 0)]
+    enough = (count >= max(1, window_days // 3)) & (collected >= min_baseline_stories)
     baseline = np.where(enough, median, np.nan)
     spread = np.maximum.reduce([np.nan_to_num(np.where(enough, mad, 0.0)),
                                 RELATIVE_SPREAD * np.nan_to_num(baseline), np.full(len(frame), MIN_SPREAD)])
@@ -126,11 +131,12 @@ def _topic_spikes(series: pd.DataFrame, window_days: int) -> pd.DataFrame:
 
 
 def find_spikes(index: pd.DataFrame, *, window_days: int = 30, z: float = 3.5, min_stories: int = 5,
-                ratio: float = 2.0) -> pd.DataFrame:
+                ratio: float = 2.0, min_baseline_stories: int = 50) -> pd.DataFrame:
     """Days where a topic's index rises far above its trailing baseline.
 
     ``index``: the frame of ``daily_index``. The baseline is the median index over the previous
-    ``window_days`` days (the day itself excluded; at least a third of the window must have data).
+    ``window_days`` days (the day itself excluded; at least a third of the window must have data, and
+    the window must hold at least ``min_baseline_stories`` collected stories, of any topic).
     A spike needs all of: a robust z-score ``(index - baseline) / (1.4826 * MAD)`` of at least ``z``
     (the MAD floored at a tenth of the baseline and at ``MIN_SPREAD`` points, so a flat baseline
     does not make one story an infinite z), ``index / baseline`` of at least ``ratio`` (infinite when
@@ -144,7 +150,7 @@ def find_spikes(index: pd.DataFrame, *, window_days: int = 30, z: float = 3.5, m
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
             SPIKE_COLUMNS, ["datetime64[ns, UTC]", object, "float64", "float64", "float64", "float64",
                             "int64", "int64"], strict=True)})
-    scored = pd.concat([_topic_spikes(group, window_days)
+    scored = pd.concat([_topic_spikes(group, window_days, min_baseline_stories)
                         for _, group in index.groupby("topic", sort=True)], ignore_index=True)
     hits = scored[(scored["z"] >= z) & (scored["ratio"] >= ratio) & (scored["stories"] >= min_stories)]
     return (hits.assign(window_days=window_days).sort_values(["day", "topic"], ignore_index=True)
