@@ -122,6 +122,20 @@ def test_every_page_renders_and_keeps_the_filters(demo_app: b.AppServer, page: P
         assert b.choice(page, "Dates") == "Custom range", title
 
 
+def test_a_link_to_a_page_opens_inside_the_app_on_a_fresh_server(demo_app: b.AppServer, page: Page,
+                                                                 tmp_path: Path) -> None:
+    """A shared link is often a restarted server's first visit: the page must still come up inside
+    app.py's navigation (our page names, wide layout), not as a bare file of pages/."""
+    with b.serve_app(demo_app.db, tmp_path) as fresh:
+        b.open_page(page, fresh.url + "/articles?topics=taiwan", "Articles")
+        lines = page.get_by_test_id("stSidebarNav").inner_text().splitlines()
+        names = [n.strip() for n in lines if any(c.isalpha() for c in n)]  # without the icons
+        assert names == ["Overview", "Timeline", "Articles", "Feeds"]
+        assert_rendered(page, "Articles")
+        assert b.chosen(page, "Topics") == [LABELS["taiwan"]]
+        assert_no_errors(page, "Articles")
+
+
 def test_download_csv_holds_the_filtered_articles(demo_app: b.AppServer, page: Page) -> None:
     b.open_page(page, demo_app.url + "/articles?topics=taiwan&from=2022-08-01&to=2023-12-31&lang=en", "Articles")
     with page.expect_download() as info:

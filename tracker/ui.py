@@ -132,12 +132,29 @@ def setup() -> Context:
 
     A broken database path or config file stops the page with one clear message.
     """
+    _run_through_app()
     try:
         return _setup()
     except TrackerError as exc:
         st.error(f"Tension Tracker cannot show this page: {exc}")
         st.stop()
         raise  # unreachable: st.stop() ends the run
+
+
+def _run_through_app() -> None:
+    """Make sure this page runs inside app.py's navigation (wide layout, our page names).
+
+    A Streamlit server whose first visitor opens a page by its URL (a shared link to /articles after
+    a restart) runs that file from pages/ on its own, in Streamlit's older multipage mode, until some
+    run of app.py calls st.navigation. Leave that mode now and run again, through app.py.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # a Streamlit without the older mode
+        return
+    if getattr(PagesManager, "uses_pages_directory", False):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
 
 
 def _setup() -> Context:
@@ -502,7 +519,8 @@ def article_table(frame: pd.DataFrame, labels: dict[str, str]) -> None:
         "language": frame["language"],
         "story": frame["story_id"],
     })
-    st.dataframe(shown, hide_index=True, column_config={
+    # Tall enough to read a page of results without scrolling inside a ten-row box.
+    st.dataframe(shown, hide_index=True, height=min(38 + 35 * len(shown), 720), column_config={
         "published": st.column_config.DatetimeColumn("Published (UTC)", format="YYYY-MM-DD HH:mm"),
         "outlet": st.column_config.TextColumn("Outlet"),
         "title": st.column_config.TextColumn("Title", width="large"),
