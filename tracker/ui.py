@@ -507,6 +507,12 @@ def spike_list(spikes: pd.DataFrame, labels: dict[str, str], *, limit: int = 10)
 ARTICLES_PAGE_SIZE = 200
 
 
+def table_height(rows: int) -> int:
+    """Pixels for a table of ``rows``: all of them up to about twenty, rather than Streamlit's
+    ten-row box that makes a reader scroll inside the page."""
+    return min(38 + 35 * max(rows, 1), 720)
+
+
 def article_table(frame: pd.DataFrame, labels: dict[str, str]) -> None:
     """Articles as a sortable table; feed text stays text and only http(s) links are clickable."""
     shown = pd.DataFrame({
@@ -519,8 +525,7 @@ def article_table(frame: pd.DataFrame, labels: dict[str, str]) -> None:
         "language": frame["language"],
         "story": frame["story_id"],
     })
-    # Tall enough to read a page of results without scrolling inside a ten-row box.
-    st.dataframe(shown, hide_index=True, height=min(38 + 35 * len(shown), 720), column_config={
+    st.dataframe(shown, hide_index=True, height=table_height(len(shown)), column_config={
         "published": st.column_config.DatetimeColumn("Published (UTC)", format="YYYY-MM-DD HH:mm"),
         "outlet": st.column_config.TextColumn("Outlet"),
         "title": st.column_config.TextColumn("Title", width="large"),
@@ -576,7 +581,8 @@ def feed_health_table(health: pd.DataFrame) -> None:
         url=[u if "://" in u else os.path.basename(u) for u in health["url"]],
     )
     st.dataframe(shown[["status", "name", "last_success", "last_error", "http_status", "consecutive_failures",
-                        "next_poll", "articles", "url"]], hide_index=True, column_config={
+                        "next_poll", "articles", "url"]], hide_index=True, height=table_height(len(shown)),
+                 column_config={
         "status": st.column_config.TextColumn("Status", width="small"),
         "name": st.column_config.TextColumn("Feed"),
         "last_success": st.column_config.DatetimeColumn("Last success (UTC)", format="YYYY-MM-DD HH:mm"),
