@@ -12,6 +12,7 @@ from tests.conftest import shared_dir
 from tracker.errors import ConfigError
 from tracker.evaluate import (
     BENCH_ITEMS,
+    BENCH_LABELS,
     CORE_TOPICS,
     EXTRA_LABELS,
     LabelledItem,
@@ -139,12 +140,15 @@ def test_bench_labels_name_benchmark_items_outside_the_corpus():
     folder = shared_dir("TRACKER_EVAL_DIR")
     if not (folder / BENCH_ITEMS).exists():
         pytest.skip(f"no benchmark sample at {folder / BENCH_ITEMS}")
-    items = load_part(folder / "labels.jsonl", "bench")
-    ids = [i.id for i in items]
     corpus = {json.loads(line)["id"] for line in (folder / "corpus.jsonl").read_text(encoding="utf-8").splitlines()}
-    assert len(ids) == len(set(ids)) == 254 and corpus.isdisjoint(ids)
-    assert items[0].scored == {"arms_control", "talks", "alliances"}
-    assert all(i.title for i in items) and sum(i.lang == "zh" for i in items) == 90
+    sets = [load_extra(labels, folder / BENCH_ITEMS) for labels in BENCH_LABELS]
+    for items, size, chinese, covered in zip(sets, (254, 15), (90, 15),
+                                            ({"arms_control", "talks", "alliances"}, {"hypersonics"}), strict=True):
+        ids = [i.id for i in items]
+        assert len(ids) == len(set(ids)) == size and corpus.isdisjoint(ids)
+        assert {t for i in items for t in (i.scored or ())} == covered
+        assert all(i.title for i in items) and sum(i.lang == "zh" for i in items) == chinese
+    assert len(load_part(folder / "labels.jsonl", "bench")) == 254 + 15
 
 
 def test_malformed_labels_name_the_line(tmp_path: Path):
