@@ -463,7 +463,8 @@ INDEX_METHOD = (
     "trailing 7 days (topic stories ÷ all stories), then rebased so that its mean over the window shown is "
     "100. A reading of 200 means the topic takes twice its usual share of coverage. It measures coverage in "
     "the feeds collected, not risk itself. Spikes (▲) are days when a topic's daily share rises far above its "
-    "median of the previous 30 days (robust z-score ≥ 3.5, at least 2×, and at least 5 stories).")
+    "median of the previous 30 days (robust z-score ≥ 3.5, at least 2×, and at least 5 stories), when those "
+    "30 days hold at least 50 collected stories. Days with nothing collected are left blank.")
 INDEX_DOCS = f"{config.HOMEPAGE}/blob/main/docs/index.md"
 
 
@@ -488,7 +489,7 @@ def spike_list(spikes: pd.DataFrame, labels: dict[str, str], *, limit: int = 10)
     """Each spike as a sentence, with the stories behind it a click away."""
     if spikes.empty:
         st.caption("No spikes in this window: on no day did a topic carry at least 5 stories and rise far "
-                   "above its share of the previous 30 days.")
+                   "above its share of the previous 30 days (which must hold at least 50 collected stories).")
         return
     st.markdown(f"**Spikes** ({len(spikes)} in this window; newest first)")
     for row in spikes.head(limit).to_dict("records"):
