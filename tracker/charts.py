@@ -220,9 +220,8 @@ def index_figure(index: pd.DataFrame, spikes: pd.DataFrame, *, labels: Mapping[s
     if shown.empty:
         return empty_figure("Not enough stories in this window to compute the index. Widen the dates.")
     fig = go.Figure()
-    for topic in [*[t for t in labels if t in set(shown["topic"])], "total"]:
-        if topic not in set(shown["topic"]):
-            continue
+    measured = set(shown["topic"])
+    for topic in [t for t in [*labels, "total"] if t in measured]:
         # Days without a reading stay in as gaps: a line drawn across months with nothing collected
         # would show a trend nobody measured.
         rows = index[index["topic"] == topic].sort_values("day")

@@ -17,10 +17,9 @@ from typing import Any
 
 import click
 
-from tracker import __version__, export, poller, queries, sources, story_queries, topics
+from tracker import __version__, evaluate, export, poller, queries, sources, story_queries, topics
 from tracker.config import DEFAULT_DEMO_DB, Settings
 from tracker.errors import TrackerError
-from tracker.evaluate import PARTS
 from tracker.models import FeedReport, FeedSource, PollReport
 from tracker.store import Store, open_store
 
@@ -431,7 +430,7 @@ def retag(force: bool, db: str | None) -> None:
 
 @main.command("eval")
 @click.argument("labels", type=click.Path(exists=True, dir_okay=False))
-@click.option("--part", type=click.Choice(list(PARTS)), default="all", show_default=True,
+@click.option("--part", type=click.Choice(list(evaluate.PARTS)), default="all", show_default=True,
               help="Which labels to score: rules are tuned on 'tune' (and 'extra', our own labels of unlabelled "
                    "corpus items); 'holdout' is held back; 'bench' is our own independent check on items of the "
                    "shared benchmark sample.")
@@ -446,8 +445,6 @@ def eval_cmd(labels: str, part: str, mistakes: int) -> None:
     Example:
       tracker eval ../shared/eval/labels.jsonl --part holdout
     """
-    from tracker import evaluate
-
     settings = Settings.from_env()
     _run(lambda: click.echo(evaluate.run_eval(labels, part=part, show_mistakes=mistakes,
                                               taxonomy=topics.load_taxonomy(settings.topics_file))))

@@ -39,9 +39,9 @@ from tracker.topics import Taxonomy, explain, load_taxonomy, tag
 CORE_TOPICS = ("taiwan", "hypersonics", "arms_control", "talks")
 PARTS = ("all", "tune", "holdout", "extra", "tune+extra", "bench")
 TUNE_PERCENT = 60
-EXTRA_LABELS = Path(__file__).resolve().parent.parent / "tests" / "data" / "extra_labels.tsv"
-BENCH_LABELS = (Path(__file__).resolve().parent.parent / "tests" / "data" / "bench_labels.tsv",
-                Path(__file__).resolve().parent.parent / "tests" / "data" / "bench_labels_hypersonics.tsv")
+_OUR_LABELS = Path(__file__).resolve().parent.parent / "tests" / "data"
+EXTRA_LABELS = _OUR_LABELS / "extra_labels.tsv"
+BENCH_LABELS = (_OUR_LABELS / "bench_labels.tsv", _OUR_LABELS / "bench_labels_hypersonics.tsv")
 # Where the shared folder keeps the benchmark sample, relative to the folder of labels.jsonl.
 BENCH_ITEMS = Path("..") / "bench" / "real-items-50k.jsonl.gz"
 _LEADING_ID = re.compile(r'\{\s*"id"\s*:\s*"([^"\\]*)"')

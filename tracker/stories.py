@@ -18,9 +18,9 @@ share no tokens and stay apart.
 
 A story is a connected component of that relation (single linkage). ``assign_stories`` computes it
 incrementally with union-find. Large batches never compare all pairs: exact indexes (link, title) and
-exact prefix filtering (title tokens, text shingles) find the candidate pairs, and
-every candidate is then checked with the rules of ``same_story``. A story's id is a pure function of
-its members, so the partition and the ids do not depend on arrival order.
+sparse matrix products over title tokens and text shingles (exact, within the window) find the
+candidate pairs, and every candidate is then checked with the rules of ``same_story``. A story's id
+is a pure function of its members, so the partition and the ids do not depend on arrival order.
 """
 
 from __future__ import annotations
