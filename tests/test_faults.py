@@ -402,7 +402,7 @@ def read_problems(location: str) -> list[str]:
     with Store(location).transaction(write=False) as conn:  # one snapshot, straight from the tables
         sighted = dict(conn.exec_driver_sql("SELECT feed_id, count(*) FROM sightings GROUP BY feed_id").all())
         articles = conn.exec_driver_sql("SELECT count(*) FROM articles").scalar()
-        tagged = conn.exec_driver_sql("SELECT count(DISTINCT article_id) FROM article_topics").scalar()
+        tagged = conn.exec_driver_sql("SELECT count(DISTINCT article_num) FROM article_topics").scalar()
     if any(n % PER_WAVE for n in sighted.values()) or articles != sum(sighted.values()) or tagged != articles:
         problems.append(f"tables: sightings {sighted}, {articles} articles, {tagged} tagged")
     return problems

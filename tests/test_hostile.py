@@ -103,7 +103,7 @@ def store_problems(db: str, *, handler_words: bool = False) -> list[str]:
     found = []
     for article_id, title, summary, link, guid, feeds in db_rows(db, """
             SELECT a.id, a.title, a.summary, a.link, a.guid, group_concat(s.feed_id)
-            FROM articles a LEFT JOIN sightings s ON s.article_id = a.id GROUP BY a.id"""):
+            FROM articles a LEFT JOIN sightings s ON s.article_num = a.num GROUP BY a.id"""):
         where = f"article {article_id[:8]} of {feeds}"
         for name, text in (("title", title), ("summary", summary)):
             found += [f"{where} {name} {text[:80]!r}: {p}" for p in text_problems(text, handler_words=handler_words)]
@@ -128,11 +128,11 @@ def consistency_problems(db: str, taxonomy: topics.Taxonomy | None = None) -> li
     found = [f"integrity_check: {row[0]}" for row in db_rows(db, "PRAGMA integrity_check") if row[0] != "ok"]
     checks = {
         "articles without a sighting":
-            "SELECT count(*) FROM articles WHERE id NOT IN (SELECT article_id FROM sightings)",
+            "SELECT count(*) FROM articles WHERE num NOT IN (SELECT article_num FROM sightings)",
         "sightings without an article":
-            "SELECT count(*) FROM sightings WHERE article_id NOT IN (SELECT id FROM articles)",
+            "SELECT count(*) FROM sightings WHERE article_num NOT IN (SELECT num FROM articles)",
         "topics without an article":
-            "SELECT count(*) FROM article_topics WHERE article_id NOT IN (SELECT id FROM articles)",
+            "SELECT count(*) FROM article_topics WHERE article_num NOT IN (SELECT num FROM articles)",
         "feeds with articles but no success":
             "SELECT count(*) FROM feeds WHERE last_success IS NULL AND id IN (SELECT feed_id FROM sightings)",
     }
@@ -142,7 +142,8 @@ def consistency_problems(db: str, taxonomy: topics.Taxonomy | None = None) -> li
             found.append(f"{count} {what}")
     if taxonomy is not None:
         stored: dict[str, set[str]] = {}
-        for article_id, topic in db_rows(db, "SELECT article_id, topic FROM article_topics"):
+        for article_id, topic in db_rows(db, "SELECT a.id, t.topic FROM article_topics t "
+                                             "JOIN articles a ON a.num = t.article_num"):
             stored.setdefault(article_id, set()).add(topic)
         for article_id, title, summary, language in db_rows(db, "SELECT id, title, summary, language FROM articles"):
             expected = {m.topic for m in topics.tag(taxonomy, title, summary, language)}
@@ -158,10 +159,10 @@ def _rollup_problems(db: str) -> list[str]:
             SELECT date(published), language, '*', count(*) FROM articles GROUP BY 1, 2
             UNION ALL
             SELECT date(t.published), a.language, t.topic, count(*)
-            FROM article_topics t JOIN articles a ON a.id = t.article_id GROUP BY 1, 2, 3""",
+            FROM article_topics t JOIN articles a ON a.num = t.article_num GROUP BY 1, 2, 3""",
         "feed_daily_counts": """
             SELECT date(a.published), s.feed_id, count(*)
-            FROM sightings s JOIN articles a ON a.id = s.article_id GROUP BY 1, 2""",
+            FROM sightings s JOIN articles a ON a.num = s.article_num GROUP BY 1, 2""",
     }
     found = []
     for table, recount in recounts.items():
@@ -208,7 +209,7 @@ def stored_for(db: str, feed_id: str) -> list[dict[str, Any]]:
     """The articles one feed carried, as stored."""
     rows = db_rows(db, """
         SELECT a.title, a.summary, a.link, a.guid, a.published_is_fallback
-        FROM sightings s JOIN articles a ON a.id = s.article_id WHERE s.feed_id = ?""", feed_id)
+        FROM sightings s JOIN articles a ON a.num = s.article_num WHERE s.feed_id = ?""", feed_id)
     return [dict(zip(("title", "summary", "link", "guid", "fallback"), row, strict=True)) for row in rows]
 
 

@@ -97,7 +97,8 @@ def test_summary_agrees_with_a_brute_force_count(demo_db: str, filters: Filters)
     from tracker.store import open_store
 
     with open_store(demo_db).engine.connect() as conn:
-        sighted = conn.execute(text("SELECT article_id, feed_id FROM sightings")).all()
+        sighted = conn.execute(text("SELECT a.id, s.feed_id FROM sightings s "
+                                    "JOIN articles a ON a.num = s.article_num")).all()
     feeds_of: dict[str, set[str]] = {}
     for article_id, feed_id in sighted:
         feeds_of.setdefault(article_id, set()).add(feed_id)

@@ -22,13 +22,13 @@ def direct(db: str) -> tuple[dict, dict]:
             "SELECT date(published), language, count(*) FROM articles GROUP BY 1, 2")}
         daily.update({(d, lang, t): n for d, lang, t, n in conn.execute(
             "SELECT date(t.published), a.language, t.topic, count(*) FROM article_topics t "
-            "JOIN articles a ON a.id = t.article_id GROUP BY 1, 2, 3")})
+            "JOIN articles a ON a.num = t.article_num GROUP BY 1, 2, 3")})
         feeds = {(d, f, "*"): n for d, f, n in conn.execute(
-            "SELECT date(a.published), s.feed_id, count(*) FROM sightings s JOIN articles a ON a.id = s.article_id "
+            "SELECT date(a.published), s.feed_id, count(*) FROM sightings s JOIN articles a ON a.num = s.article_num "
             "GROUP BY 1, 2")}
         feeds.update({(d, f, t): n for d, f, t, n in conn.execute(
             "SELECT date(t.published), s.feed_id, t.topic, count(*) FROM sightings s "
-            "JOIN article_topics t ON t.article_id = s.article_id GROUP BY 1, 2, 3")})
+            "JOIN article_topics t ON t.article_num = s.article_num GROUP BY 1, 2, 3")})
     return daily, feeds
 
 

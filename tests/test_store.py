@@ -41,6 +41,81 @@ def test_new_store_is_migrated(db_url: str) -> None:
     assert store.upgrade() == (SCHEMA_VERSION, SCHEMA_VERSION)  # idempotent
 
 
+# Version 5's tables, whose topics and sightings were keyed by the article's SHA-1 id.
+V5_TABLES = """
+CREATE TABLE articles (id VARCHAR(40) NOT NULL, link TEXT, guid TEXT, title TEXT NOT NULL,
+    summary TEXT NOT NULL, published {time} NOT NULL, published_is_fallback BOOLEAN NOT NULL,
+    language VARCHAR(8) NOT NULL, source_id VARCHAR(64) NOT NULL, first_seen {time} NOT NULL,
+    story_id VARCHAR(64), PRIMARY KEY (id));
+CREATE INDEX ix_articles_story ON articles (story_id);
+CREATE INDEX ix_articles_published ON articles (published);
+CREATE TABLE article_topics (article_id VARCHAR(40) NOT NULL, topic VARCHAR(64) NOT NULL, terms TEXT NOT NULL,
+    taxonomy_version VARCHAR(64) NOT NULL, published {time} NOT NULL, PRIMARY KEY (article_id, topic));
+CREATE INDEX ix_article_topics_topic_published ON article_topics (topic, published);
+CREATE TABLE sightings (article_id VARCHAR(40) NOT NULL, feed_id VARCHAR(64) NOT NULL,
+    seen_at {time} NOT NULL, PRIMARY KEY (article_id, feed_id));
+CREATE INDEX ix_sightings_feed ON sightings (feed_id)
+"""
+
+
+def _contents(store) -> dict[str, object]:
+    """Everything migration 6 must keep, keyed by the articles' public ids."""
+    with store.transaction(write=False) as conn:
+        run = conn.exec_driver_sql
+        return {
+            "articles": sorted(run("SELECT id, title, published, source_id, story_id FROM articles").all()),
+            "topics": sorted(run("SELECT a.id, t.topic, t.terms, t.published FROM article_topics t "
+                                 "JOIN articles a ON a.num = t.article_num").all()),
+            "sightings": sorted(run("SELECT a.id, s.feed_id, s.seen_at FROM sightings s "
+                                    "JOIN articles a ON a.num = s.article_num").all()),
+            "daily": sorted(run("SELECT day, language, topic, articles FROM daily_counts").all()),
+            "feed_daily": sorted(run("SELECT day, feed_id, topic, articles FROM feed_daily_counts").all()),
+        }
+
+
+def _back_to_version_5(store) -> None:
+    """Rewrite a current store's articles, topics and sightings as version 5 kept them."""
+    with store.transaction() as conn:
+        run = conn.exec_driver_sql
+        articles = run("SELECT id, link, guid, title, summary, published, published_is_fallback, language, "
+                       "source_id, first_seen, story_id FROM articles").all()
+        topics = run("SELECT a.id, t.topic, t.terms, t.taxonomy_version, t.published FROM article_topics t "
+                     "JOIN articles a ON a.num = t.article_num").all()
+        sightings = run("SELECT a.id, s.feed_id, s.seen_at FROM sightings s "
+                        "JOIN articles a ON a.num = s.article_num").all()
+        for table in ("sightings", "article_topics", "articles", "daily_counts", "feed_daily_counts"):
+            run(f"DELETE FROM {table}" if "counts" in table else f"DROP TABLE {table}")
+        time = "TIMESTAMP WITH TIME ZONE" if conn.dialect.name == "postgresql" else "DATETIME"
+        for statement in V5_TABLES.format(time=time).split(";"):
+            run(statement)
+        mark = "%s" if conn.dialect.name == "postgresql" else "?"
+        for table, rows in (("articles", articles), ("article_topics", topics), ("sightings", sightings)):
+            if rows:
+                run(f"INSERT INTO {table} VALUES ({', '.join([mark] * len(rows[0]))})", [tuple(r) for r in rows])
+        run("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
+
+
+def test_migration_6_keys_topics_and_sightings_by_integer_and_keeps_everything(db_url: str) -> None:
+    store = open_store(db_url)
+    store.sync_feeds([FEED_A, FEED_B], NOW)
+    store_feed(store, FEED_A, [tagged(item(1, days_ago=2), "taiwan"), tagged(item(2, days_ago=1), "talks", "taiwan"),
+                               tagged(item(3))])
+    store_feed(store, FEED_B, [tagged(item(2, days_ago=1), "talks", "taiwan"), tagged(item(4, language="zh"))])
+    before = _contents(store)
+    _back_to_version_5(store)
+    assert store.upgrade() == (5, SCHEMA_VERSION)
+    assert _contents(store) == before  # rollups included: they were emptied, and rebuilt
+    with store.transaction(write=False) as conn:
+        order = [r[0] for r in conn.exec_driver_sql("SELECT id FROM articles ORDER BY num").all()]
+    assert order == [item(n).id for n in (1, 2, 3, 4)]  # numbered in order of arrival
+    # New articles take the next numbers, and a known one is recognised by its id.
+    assert store_feed(store, FEED_B, [tagged(item(1, days_ago=2), "taiwan"), tagged(item(5), "talks")]) == (1, 1)
+    with store.transaction(write=False) as conn:
+        assert conn.exec_driver_sql(f"SELECT num FROM articles WHERE id = '{item(5).id}'").scalar() == 5
+    carried = queries.articles_frame(db_url, queries.Filters(sources=("feed-b",)))
+    assert sorted(carried["id"]) == [item(n).id for n in (1, 2, 4, 5)]
+
+
 def test_sqlite_runs_in_wal_mode(db_path: str) -> None:
     open_store(db_path)
     with sqlite3.connect(db_path) as conn:

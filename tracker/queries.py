@@ -71,7 +71,7 @@ def article_conditions(filters: Filters) -> list[Any]:
     if filters.sources:
         # An article counts for every feed that carried it, not only the first.
         conds.append(or_(articles.c.source_id.in_(filters.sources),
-                         exists().where(and_(sightings.c.article_id == articles.c.id,
+                         exists().where(and_(sightings.c.article_num == articles.c.num,
                                              sightings.c.feed_id.in_(filters.sources)))))
     if filters.language:
         conds.append(articles.c.language == filters.language)
@@ -80,7 +80,7 @@ def article_conditions(filters: Filters) -> list[Any]:
         conds.append(or_(articles.c.title.ilike(pattern, escape="\\"),
                          articles.c.summary.ilike(pattern, escape="\\")))
     if filters.topics:
-        conds.append(exists().where(and_(article_topics.c.article_id == articles.c.id,
+        conds.append(exists().where(and_(article_topics.c.article_num == articles.c.num,
                                          article_topics.c.topic.in_(filters.topics))))
     return conds
 
@@ -128,9 +128,9 @@ def _count_statement(filters: Filters) -> Select[Any]:
             conds.append(article_topics.c.published < _day_start(filters.until + dt.timedelta(days=1)))
         source: Any = article_topics
         if filters.language:
-            source = article_topics.join(articles, articles.c.id == article_topics.c.article_id)
+            source = article_topics.join(articles, articles.c.num == article_topics.c.article_num)
             conds.append(articles.c.language == filters.language)
-        return select(func.count(func.distinct(article_topics.c.article_id))).select_from(source).where(*conds)
+        return select(func.count(func.distinct(article_topics.c.article_num))).select_from(source).where(*conds)
     return _filtered(select(func.count()).select_from(articles), filters)
 
 
@@ -149,7 +149,7 @@ def articles_frame(location: str, filters: Filters = Filters(), *, limit: int | 
     terms as "topic: term, term; topic: term".
     """
     stmt = _filtered(
-        select(articles.c.id, articles.c.published, articles.c.published_is_fallback,
+        select(articles.c.num, articles.c.id, articles.c.published, articles.c.published_is_fallback,
                articles.c.source_id.label("source"), feeds.c.name.label("source_name"),
                articles.c.language, articles.c.title, articles.c.link, articles.c.summary, articles.c.story_id)
         .select_from(articles.outerjoin(feeds, feeds.c.id == articles.c.source_id)),
@@ -162,24 +162,24 @@ def articles_frame(location: str, filters: Filters = Filters(), *, limit: int | 
         stmt = stmt.limit(limit).offset(offset)
     with Store(location).transaction(write=False) as conn:
         rows = conn.execute(stmt).all()
-        topic_map = _topics_for(conn, [r.id for r in rows])
+        topic_map = _topics_for(conn, [r.num for r in rows])
     frame = pd.DataFrame([r._asdict() for r in rows], columns=ARTICLE_COLUMNS[:-2])
-    frame["topics"] = [";".join(t for t, _ in topic_map.get(i, [])) for i in frame["id"]]
-    frame["terms"] = ["; ".join(f"{t}: {', '.join(terms)}" for t, terms in topic_map.get(i, []))
-                      for i in frame["id"]]
+    found = [topic_map.get(r.num, []) for r in rows]
+    frame["topics"] = [";".join(t for t, _ in topics) for topics in found]
+    frame["terms"] = ["; ".join(f"{t}: {', '.join(terms)}" for t, terms in topics) for topics in found]
     frame["published_is_fallback"] = frame["published_is_fallback"].astype(bool)
     return _utc(frame, "published")
 
 
-def _topics_for(conn: Any, ids: list[str]) -> dict[str, list[tuple[str, list[str]]]]:
-    found: dict[str, list[tuple[str, list[str]]]] = {}
-    for start in range(0, len(ids), BATCH):
-        chunk = ids[start:start + BATCH]
-        stmt = (select(article_topics.c.article_id, article_topics.c.topic, article_topics.c.terms)
-                .where(article_topics.c.article_id.in_(chunk))
-                .order_by(article_topics.c.article_id, article_topics.c.topic))
+def _topics_for(conn: Any, nums: list[int]) -> dict[int, list[tuple[str, list[str]]]]:
+    """Each article's topics with their matched terms, by articles.num."""
+    found: dict[int, list[tuple[str, list[str]]]] = {}
+    for start in range(0, len(nums), BATCH):
+        stmt = (select(article_topics.c.article_num, article_topics.c.topic, article_topics.c.terms)
+                .where(article_topics.c.article_num.in_(nums[start:start + BATCH]))
+                .order_by(article_topics.c.article_num, article_topics.c.topic))
         for r in conn.execute(stmt):
-            found.setdefault(r.article_id, []).append((r.topic, json.loads(r.terms)))
+            found.setdefault(r.article_num, []).append((r.topic, json.loads(r.terms)))
     return found
 
 
@@ -217,7 +217,7 @@ def store_stats(location: str) -> dict[str, Any]:
         failing = conn.execute(select(func.count()).select_from(feeds)
                                .where(feeds.c.consecutive_failures > 0)).scalar() or 0
         last_poll = conn.execute(select(func.max(poll_runs.c.finished))).scalar()
-        untagged = total - (conn.execute(select(func.count(func.distinct(article_topics.c.article_id))))
+        untagged = total - (conn.execute(select(func.count(func.distinct(article_topics.c.article_num))))
                             .scalar() or 0)
         demo = conn.execute(select(meta.c.value).where(meta.c.key == "demo")).scalar() == "1"
     return {"articles": int(total), "first_published": first, "last_published": last,
@@ -264,8 +264,8 @@ def _count_outlets(conn: Any, filters: Filters) -> int:
             conds.append(feed_daily_counts.c.feed_id.in_(filters.sources))
         stmt = select(func.count(func.distinct(feed_daily_counts.c.feed_id))).where(*conds)
     else:
-        ids = _filtered(select(articles.c.id), filters)
-        stmt = select(func.count(func.distinct(sightings.c.feed_id))).where(sightings.c.article_id.in_(ids))
+        nums = _filtered(select(articles.c.num), filters)
+        stmt = select(func.count(func.distinct(sightings.c.feed_id))).where(sightings.c.article_num.in_(nums))
         if filters.sources:
             stmt = stmt.where(sightings.c.feed_id.in_(filters.sources))
     return int(conn.execute(stmt).scalar() or 0)
@@ -279,8 +279,8 @@ def _count_per_topic(conn: Any, filters: Filters) -> dict[str, int]:
         if filters.topics:
             stmt = stmt.where(daily_counts.c.topic.in_(filters.topics))
     else:
-        ids = _filtered(select(articles.c.id), filters.without_topics())
-        stmt = (select(article_topics.c.topic, func.count()).where(article_topics.c.article_id.in_(ids))
+        nums = _filtered(select(articles.c.num), filters.without_topics())
+        stmt = (select(article_topics.c.topic, func.count()).where(article_topics.c.article_num.in_(nums))
                 .group_by(article_topics.c.topic))
         if filters.topics:
             stmt = stmt.where(article_topics.c.topic.in_(filters.topics))
@@ -313,7 +313,7 @@ def topic_counts_by_day(location: str, filters: Filters) -> pd.DataFrame:
         if filters.topics:
             conds.append(article_topics.c.topic.in_(filters.topics))
         stmt = (select(day, article_topics.c.topic, func.count())
-                .select_from(article_topics.join(articles, articles.c.id == article_topics.c.article_id))
+                .select_from(article_topics.join(articles, articles.c.num == article_topics.c.article_num))
                 .where(*conds).group_by(day, article_topics.c.topic).order_by(day))
     with Store(location).transaction(write=False) as conn:
         rows = conn.execute(stmt).all()
@@ -365,7 +365,7 @@ def latest_tagged(location: str, filters: Filters, *, limit: int = 15) -> pd.Dat
     """The newest articles that carry at least one topic (of the selected ones, if any), one per
     story: the same wire story from five outlets is one headline."""
     if not filters.topics:
-        tagged = exists().where(article_topics.c.article_id == articles.c.id)
+        tagged = exists().where(article_topics.c.article_num == articles.c.num)
         ids = _filtered(select(articles.c.id).where(tagged), filters)
     else:
         ids = _filtered(select(articles.c.id), filters)

@@ -373,26 +373,25 @@ class Store:
         and the next run carries on. Returns (articles checked, articles whose topics changed).
         """
         checked = changed = 0
-        last_id = ""
+        last = 0
         while True:
             with self.transaction() as conn:
                 rows = conn.execute(
-                    select(articles.c.id, articles.c.title, articles.c.summary, articles.c.language,
-                           articles.c.published).where(articles.c.id > last_id)
-                    .order_by(articles.c.id).limit(batch)).all()
+                    select(articles.c.num, articles.c.title, articles.c.summary, articles.c.language,
+                           articles.c.published).where(articles.c.num > last)
+                    .order_by(articles.c.num).limit(batch)).all()
                 if not rows:
                     break
-                last_id = rows[-1].id
-                ids = [r.id for r in rows]
-                old: dict[str, dict[str, tuple[str, str]]] = {}
-                for t in conn.execute(select(article_topics.c.article_id, article_topics.c.topic,
+                last = rows[-1].num
+                old: dict[int, dict[str, tuple[str, str]]] = {}
+                for t in conn.execute(select(article_topics.c.article_num, article_topics.c.topic,
                                              article_topics.c.terms, article_topics.c.taxonomy_version)
-                                      .where(article_topics.c.article_id.in_(ids))):
-                    old.setdefault(t.article_id, {})[t.topic] = (t.terms, t.taxonomy_version)
+                                      .where(article_topics.c.article_num.between(rows[0].num, last))):
+                    old.setdefault(t.article_num, {})[t.topic] = (t.terms, t.taxonomy_version)
                 stale = []
                 counts: Counter[rollups.DayKey] = Counter()
                 for r in rows:
-                    previous = old.get(r.id, {})
+                    previous = old.get(r.num, {})
                     if not force and previous and all(v == version for _, v in previous.values()):
                         continue
                     new = {topic: json.dumps(list(terms), ensure_ascii=False)
@@ -404,15 +403,15 @@ class Store:
                     stale.append((r, new))
                 checked += len(rows)
                 if stale:
-                    stale_ids = [r.id for r, _ in stale]
-                    conn.execute(article_topics.delete().where(article_topics.c.article_id.in_(stale_ids)))
-                    topic_rows = [{"article_id": r.id, "topic": t, "terms": terms, "taxonomy_version": version,
+                    stale_nums = [r.num for r, _ in stale]
+                    conn.execute(article_topics.delete().where(article_topics.c.article_num.in_(stale_nums)))
+                    topic_rows = [{"article_num": r.num, "topic": t, "terms": terms, "taxonomy_version": version,
                                    "published": r.published} for r, new in stale for t, terms in new.items()]
                     if topic_rows:
                         conn.execute(article_topics.insert(), topic_rows)
                     rollups.add_daily(Writer(conn), counts)
-                    _recount_feed_topics(conn, [(r, old.get(r.id, {}), new) for r, new in stale])
-                    _refresh_stories_of(conn, stale_ids)
+                    _recount_feed_topics(conn, [(r, old.get(r.num, {}), new) for r, new in stale])
+                    _refresh_stories_of(conn, stale_nums)
                     _bump(conn)
         return checked, changed
 
@@ -422,12 +421,12 @@ class Store:
         """Delete articles published before ``before`` (UTC day), with their topics, sightings
         and rollup rows, in one transaction. Returns the number of articles deleted."""
         cutoff = dt.datetime(before.year, before.month, before.day, tzinfo=dt.UTC)
-        old = select(articles.c.id).where(articles.c.published < cutoff)
+        old = select(articles.c.num).where(articles.c.published < cutoff)
         with self.transaction() as conn:
             touched = set(conn.execute(select(func.distinct(articles.c.story_id)).where(
                 articles.c.published < cutoff, articles.c.story_id.is_not(None))).scalars())
-            conn.execute(article_topics.delete().where(article_topics.c.article_id.in_(old)))
-            conn.execute(sightings.delete().where(sightings.c.article_id.in_(old)))
+            conn.execute(article_topics.delete().where(article_topics.c.article_num.in_(old)))
+            conn.execute(sightings.delete().where(sightings.c.article_num.in_(old)))
             deleted = conn.execute(articles.delete().where(articles.c.published < cutoff)).rowcount
             # Rollup days are UTC publication days, so whole days before the cutoff go with them.
             conn.execute(schema.daily_counts.delete().where(schema.daily_counts.c.day < before))
@@ -488,24 +487,24 @@ def _bump(conn: Connection) -> None:
 
 def _recount_feed_topics(conn: Connection, changes: list[tuple[Any, dict[str, Any], dict[str, Any]]]) -> None:
     """Move each feed's per-topic rollup from an article's old topics to its new ones."""
-    by_id = {r.id: (r, previous, new) for r, previous, new in changes}
+    by_num = {r.num: (r, previous, new) for r, previous, new in changes}
     counts: Counter[rollups.FeedKey] = Counter()
-    ids = list(by_id)
-    for start in range(0, len(ids), BATCH):
-        for article_id, feed_id in conn.execute(select(sightings.c.article_id, sightings.c.feed_id)
-                                                .where(sightings.c.article_id.in_(ids[start:start + BATCH]))):
-            r, previous, new = by_id[article_id]
+    nums = list(by_num)
+    for start in range(0, len(nums), BATCH):
+        for num, feed_id in conn.execute(select(sightings.c.article_num, sightings.c.feed_id)
+                                         .where(sightings.c.article_num.in_(nums[start:start + BATCH]))):
+            r, previous, new = by_num[num]
             counts.subtract(rollups.feed_keys(r.published, feed_id, previous)[1:])
             counts.update(rollups.feed_keys(r.published, feed_id, new)[1:])
     rollups.add_feed_daily(Writer(conn), counts)
 
 
-def _refresh_stories_of(conn: Connection, article_ids: list[str]) -> None:
+def _refresh_stories_of(conn: Connection, nums: list[int]) -> None:
     """After articles' topics changed, their stories' topics (the union) change too."""
     from tracker import store_stories  # stories build on the store, not the other way round
 
     touched: set[str] = set()
-    for start in range(0, len(article_ids), BATCH):
+    for start in range(0, len(nums), BATCH):
         touched.update(conn.execute(select(func.distinct(articles.c.story_id)).where(
-            articles.c.id.in_(article_ids[start:start + BATCH]), articles.c.story_id.is_not(None))).scalars())
+            articles.c.num.in_(nums[start:start + BATCH]), articles.c.story_id.is_not(None))).scalars())
     store_stories.rebuild(conn, touched)

@@ -47,9 +47,10 @@ def copy_store(source: Store, target: Store, *, batch: int = 5000,
             value = reader.execute(select(schema.meta.c.value).where(schema.meta.c.key == name)).scalar()
             if value is not None:
                 writer.execute(insert(schema.meta).values(key=name, value=value))
-        if writer.dialect.name == "postgresql":  # the copied ids must not be handed out again
-            writer.execute(text("SELECT setval(pg_get_serial_sequence('poll_runs', 'id'), "
-                                "GREATEST((SELECT max(id) FROM poll_runs), 1))"))
+        if writer.dialect.name == "postgresql":  # the copied keys must not be handed out again
+            for name, column in (("poll_runs", "id"), ("articles", "num")):
+                writer.execute(text(f"SELECT setval(pg_get_serial_sequence('{name}', '{column}'), "
+                                    f"GREATEST((SELECT max({column}) FROM {name}), 1))"))
         _bump(writer)
     return copied
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Date, Dialect, bindparam, null, select, union_all, update
+from sqlalchemy import Connection, Date, Dialect, bindparam, func, null, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import StatementError
 
@@ -32,20 +32,22 @@ class _Statements:
         self.prepared: dict[tuple[int, tuple[str, ...]], tuple[str, Any, Any]] = {}
         insert = (postgresql if dialect.name == "postgresql" else sqlite).insert
         ids: Any = bindparam("ids", expanding=True)
-        # In one round trip: which of these articles the store has (with their publication
-        # time), and which this feed carried already (published NULL).
+        # In one round trip: which of these articles the store has (with their key and
+        # publication time), and which this feed carried already (key and time NULL).
         self.known = union_all(
-            select(articles.c.id, articles.c.published).where(articles.c.id.in_(ids)),
-            select(sightings.c.article_id, null()).where(sightings.c.feed_id == bindparam("feed"),
-                                                        sightings.c.article_id.in_(ids)))
-        self.published = select(articles.c.id, articles.c.published).where(articles.c.id.in_(ids))
-        self.topics = select(article_topics.c.article_id, article_topics.c.topic).where(
-            article_topics.c.article_id.in_(ids))
+            select(articles.c.id, articles.c.num, articles.c.published).where(articles.c.id.in_(ids)),
+            select(articles.c.id, null(), null())
+            .select_from(sightings.join(articles, articles.c.num == sightings.c.article_num))
+            .where(sightings.c.feed_id == bindparam("feed"), articles.c.id.in_(ids)))
+        self.published = select(articles.c.id, articles.c.num, articles.c.published).where(articles.c.id.in_(ids))
+        self.last_num = select(func.coalesce(func.max(articles.c.num), 0))
+        self.topics = select(article_topics.c.article_num, article_topics.c.topic).where(
+            article_topics.c.article_num.in_(bindparam("nums", expanding=True)))
         self.articles = insert(articles).on_conflict_do_nothing()
         self.article_topics = insert(article_topics).on_conflict_do_nothing()
         self.sightings = insert(sightings).on_conflict_do_nothing()
-        self.articles_returning = self.articles.returning(articles.c.id)
-        self.sightings_returning = self.sightings.returning(sightings.c.article_id)
+        self.articles_returning = self.articles.returning(articles.c.id, articles.c.num)
+        self.sightings_returning = self.sightings.returning(sightings.c.article_num)
         self.feed_ok = update(feeds).where(feeds.c.id == bindparam("feed")).values(
             title=bindparam("title"), last_attempt=bindparam("now"), last_success=bindparam("now"),
             last_error=None, http_status=bindparam("status"), consecutive_failures=0,
@@ -115,46 +117,50 @@ def store_document(w: Writer, source_id: str, tagged: Sequence[TaggedItem], vers
     """Insert the articles and sightings of one document that the store does not have yet, with
     their topics, and count them in the rollups. Returns how many articles were new."""
     unique = {t.item.id: t for t in tagged}  # a feed may list the same link twice
-    published: dict[str, dt.datetime] = {}
+    stored: dict[str, tuple[int, dt.datetime]] = {}  # article id -> (num, published)
     sighted: set[str] = set()
     ids, step = list(unique), BATCH // 2  # the ids appear twice in the statement
     for start in range(0, len(ids), step):
-        for article_id, when in w.conn.execute(w.sql.known, {"ids": ids[start:start + step], "feed": source_id}):
+        for article_id, num, when in w.conn.execute(w.sql.known, {"ids": ids[start:start + step], "feed": source_id}):
             if when is None:
                 sighted.add(article_id)
             else:
-                published[article_id] = when
-    fresh = [t for i, t in unique.items() if i not in published]
+                stored[article_id] = (num, when)
+    fresh = [t for i, t in unique.items() if i not in stored]
     now_db = w.time(now)
     inserted = _insert_articles(w, source_id, fresh, version, now_db)
     for t in fresh:
         if t.item.id in inserted:
-            published[t.item.id] = t.item.published
-    if len(inserted) < len(fresh):  # lost a race: read the winner's publication times
+            stored[t.item.id] = (inserted[t.item.id], t.item.published)
+    if len(inserted) < len(fresh):  # lost a race: read the winner's keys and publication times
         lost = [t.item.id for t in fresh if t.item.id not in inserted]
-        published.update(w.conn.execute(w.sql.published, {"ids": lost}).all())
-    fresh_topics = {t.item.id: [m.topic for m in t.topics] for t in fresh if t.item.id in inserted}
-    _insert_sightings(w, source_id, [i for i in published if i not in sighted], published, fresh_topics, now_db)
+        stored.update((i, (num, when)) for i, num, when in w.conn.execute(w.sql.published, {"ids": lost}))
+    fresh_topics = {inserted[t.item.id]: [m.topic for m in t.topics] for t in fresh if t.item.id in inserted}
+    _insert_sightings(w, source_id, [v for i, v in stored.items() if i not in sighted], fresh_topics, now_db)
     return len(inserted)
 
 
-def _insert_articles(w: Writer, source_id: str, fresh: list[TaggedItem], version: str, now_db: Any) -> set[str]:
+def _insert_articles(w: Writer, source_id: str, fresh: list[TaggedItem], version: str,
+                     now_db: Any) -> dict[str, int]:
     """Insert these articles (not in the store a moment ago) with their topics, and count them in
-    daily_counts. Returns the ids really inserted."""
+    daily_counts. Returns the ids really inserted, with their keys."""
     if not fresh:
-        return set()
+        return {}
     when = {t.item.id: w.time(t.item.published) for t in fresh}
     rows = [{"id": t.item.id, "link": t.item.link, "guid": t.item.guid, "title": t.item.title,
              "summary": t.item.summary, "published": when[t.item.id],
              "published_is_fallback": t.item.published_is_fallback, "language": t.item.language,
              "source_id": source_id, "first_seen": now_db} for t in fresh]
-    if w.exclusive:
+    if w.exclusive:  # nobody else can take a key meanwhile, so number them here
+        first = w.conn.execute(w.sql.last_num).scalar_one() + 1
+        for num, row in enumerate(rows, first):
+            row["num"] = num
         w.many(w.sql.articles, rows)
-        inserted = set(when)
+        inserted = {row["id"]: row["num"] for row in rows}
     else:  # the driver's form of PostgreSQL's values is the Python value, fit for SQLAlchemy too
-        inserted = set(w.conn.execute(w.sql.articles_returning, rows).scalars())
+        inserted = {i: num for i, num in w.conn.execute(w.sql.articles_returning, rows)}
     w.many(w.sql.article_topics, [
-        {"article_id": t.item.id, "topic": m.topic, "terms": json.dumps(list(m.terms), ensure_ascii=False),
+        {"article_num": inserted[t.item.id], "topic": m.topic, "terms": json.dumps(list(m.terms), ensure_ascii=False),
          "taxonomy_version": version, "published": when[t.item.id]}
         for t in fresh if t.item.id in inserted for m in t.topics])
     rollups.add_daily(w, Counter(key for t in fresh if t.item.id in inserted for key in rollups.article_keys(
@@ -162,23 +168,24 @@ def _insert_articles(w: Writer, source_id: str, fresh: list[TaggedItem], version
     return inserted
 
 
-def _insert_sightings(w: Writer, feed_id: str, unseen: list[str], published: dict[str, dt.datetime],
-                      fresh_topics: dict[str, list[str]], now_db: Any) -> None:
-    """Record that this feed carried these articles (not seen from it a moment ago), and count
-    each new sighting in the feed rollup. ``fresh_topics``: the topics of the articles inserted
-    just now; those of the others are read back."""
+def _insert_sightings(w: Writer, feed_id: str, unseen: list[tuple[int, dt.datetime]],
+                      fresh_topics: dict[int, list[str]], now_db: Any) -> None:
+    """Record that this feed carried these articles ((num, published) each; not seen from it a
+    moment ago), and count each new sighting in the feed rollup. ``fresh_topics``: the topics of
+    the articles inserted just now, by num; those of the others are read back."""
     if not unseen:
         return
-    rows = [{"article_id": i, "feed_id": feed_id, "seen_at": now_db} for i in unseen]
+    published = dict(unseen)
+    rows = [{"article_num": num, "feed_id": feed_id, "seen_at": now_db} for num in published]
     if w.exclusive:
         w.many(w.sql.sightings, rows)
-        new = unseen
+        new = list(published)
     else:
         new = list(w.conn.execute(w.sql.sightings_returning, rows).scalars())
-    topics_of = {i: fresh_topics[i] for i in new if i in fresh_topics}
-    known = [i for i in new if i not in fresh_topics]
+    topics_of = {n: fresh_topics[n] for n in new if n in fresh_topics}
+    known = [n for n in new if n not in fresh_topics]
     for start in range(0, len(known), BATCH):
-        for article_id, topic in w.conn.execute(w.sql.topics, {"ids": known[start:start + BATCH]}):
-            topics_of.setdefault(article_id, []).append(topic)
-    rollups.add_feed_daily(w, Counter(key for i in new for key in rollups.feed_keys(
-        published[i], feed_id, topics_of.get(i, ()))))
+        for num, topic in w.conn.execute(w.sql.topics, {"nums": known[start:start + BATCH]}):
+            topics_of.setdefault(num, []).append(topic)
+    rollups.add_feed_daily(w, Counter(key for n in new for key in rollups.feed_keys(
+        published[n], feed_id, topics_of.get(n, ()))))

@@ -34,19 +34,19 @@ PENDING_BATCH = 20_000  # articles per transaction; a poll of 200 feeds fits in 
 
 
 def _story_articles(conn: Connection, condition: Any) -> list[stories.StoryArticle]:
-    rows = conn.execute(select(articles.c.id, articles.c.title, articles.c.summary, articles.c.link,
-                               articles.c.published, articles.c.source_id, articles.c.language,
+    rows = conn.execute(select(articles.c.num, articles.c.id, articles.c.title, articles.c.summary,
+                               articles.c.link, articles.c.published, articles.c.source_id, articles.c.language,
                                articles.c.story_id).where(condition).order_by(articles.c.published)).all()
-    topics: dict[str, list[str]] = {}
-    ids = [r.id for r in rows]
-    for start in range(0, len(ids), BATCH):
-        chunk = ids[start:start + BATCH]
-        for article_id, topic in conn.execute(select(article_topics.c.article_id, article_topics.c.topic)
-                                              .where(article_topics.c.article_id.in_(chunk))):
-            topics.setdefault(article_id, []).append(topic)
+    topics: dict[int, list[str]] = {}
+    nums = [r.num for r in rows]
+    for start in range(0, len(nums), BATCH):
+        chunk = nums[start:start + BATCH]
+        for num, topic in conn.execute(select(article_topics.c.article_num, article_topics.c.topic)
+                                       .where(article_topics.c.article_num.in_(chunk))):
+            topics.setdefault(num, []).append(topic)
     return [stories.StoryArticle(id=r.id, title=r.title, summary=r.summary, link=r.link, published=r.published,
                                  source_id=r.source_id, language=r.language,
-                                 topics=tuple(sorted(topics.get(r.id, ()))), story_id=r.story_id) for r in rows]
+                                 topics=tuple(sorted(topics.get(r.num, ()))), story_id=r.story_id) for r in rows]
 
 
 def cluster_pending(store: Store, *, batch: int = PENDING_BATCH) -> int:
@@ -59,8 +59,8 @@ def cluster_pending(store: Store, *, batch: int = PENDING_BATCH) -> int:
 
 def _cluster_batch(conn: Connection, batch: int) -> int:
     """Cluster up to ``batch`` pending articles, the earliest first; returns how many."""
-    pending = _story_articles(conn, articles.c.id.in_(
-        select(articles.c.id).where(articles.c.story_id.is_(None))
+    pending = _story_articles(conn, articles.c.num.in_(
+        select(articles.c.num).where(articles.c.story_id.is_(None))
         .order_by(articles.c.published, articles.c.id).limit(batch)))
     if not pending:
         return 0
@@ -132,9 +132,10 @@ def _outlet_names(conn: Connection, members: dict[str, tuple[str, ...]]) -> dict
     names: dict[str, list[str]] = {s: [] for s in members}
     ids = list(story_of)
     for start in range(0, len(ids), BATCH):
-        stmt = (select(sightings.c.article_id, func.coalesce(feeds.c.name, sightings.c.feed_id))
-                .select_from(sightings.outerjoin(feeds, feeds.c.id == sightings.c.feed_id))
-                .where(sightings.c.article_id.in_(ids[start:start + BATCH])).order_by(sightings.c.seen_at))
+        stmt = (select(articles.c.id, func.coalesce(feeds.c.name, sightings.c.feed_id))
+                .select_from(sightings.join(articles, articles.c.num == sightings.c.article_num)
+                             .outerjoin(feeds, feeds.c.id == sightings.c.feed_id))
+                .where(articles.c.id.in_(ids[start:start + BATCH])).order_by(sightings.c.seen_at))
         for article_id, name in conn.execute(stmt):
             found = names[story_of[article_id]]
             if name not in found:
