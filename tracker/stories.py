@@ -18,8 +18,9 @@ share no tokens and stay apart.
 
 A story is a connected component of that relation (single linkage). ``assign_stories`` computes it
 incrementally with union-find. Large batches never compare all pairs: exact indexes (link, title) and
-sparse matrix products over title tokens and text shingles (exact, within the window) find the
-candidate pairs, and every candidate is then checked with the rules of ``same_story``. A story's id
+sparse matrix products over title tokens and text shingles (exact, within the window; for texts, a
+product of each text's rarest shingles, then the overlap of the pairs it finds) find the candidate
+pairs, and every candidate is then checked with the rules of ``same_story``. A story's id
 is a pure function of its members, so the partition and the ids do not depend on arrival order.
 """
 
@@ -30,11 +31,12 @@ import datetime as dt
 import heapq
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from itertools import chain
-from operator import attrgetter
+from functools import cached_property, lru_cache
+from itertools import chain, count
+from typing import NamedTuple
 
 import numpy as np
 import snowballstemmer
@@ -97,7 +99,7 @@ class Story:
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_RUN = re.compile(f"[{_CJK}]+")
-_WORD = re.compile(r"[^\W_]+")
+_WORD = re.compile(rf"[^\W_{_CJK}]+")  # letters and digits; CJK is read as characters, not words
 # Labels in front of a headline: "BREAKING:", "Live:", "WATCH -", "[兩岸]", "【快讯】".
 _PREFIX = re.compile(
     r"^\s*(?:(?:breaking(?: news)?|live(?: updates?)?|watch|video|update[sd]?|exclusive|opinion|analysis"
@@ -115,6 +117,7 @@ _SUFFIX = re.compile(
     re.IGNORECASE)
 _PUNCT = re.compile(r"[^\w\s]|_")
 _SPACE = re.compile(r"\s+")
+_CJK_GAP = re.compile(rf"\s+(?=[{_CJK}])|(?<=[{_CJK}])\s+")
 
 _STOPWORD_TEXT = """
 a an the of to in on at for from by with as and or but nor is are was were be been being am has have
@@ -151,76 +154,99 @@ def normalise_title(title: str) -> str:
             break
         text = stripped
     text = _PUNCT.sub(" ", text)
-    text = re.sub(rf"\s+(?=[{_CJK}])|(?<=[{_CJK}])\s+", "", text)  # CJK has no word spaces
+    text = _CJK_GAP.sub("", text)  # CJK has no word spaces
     return _SPACE.sub(" ", text).strip()
 
 
-@lru_cache(maxsize=65536)
-def _stem(word: str) -> str:
-    return str(_STEMMER.stemWord(_SPELLING.get(word, word)))
+_MAX_STEMS = 1 << 17  # distinct words; the 50,000 real items of the benchmark hold about 70,000
 
 
-def _words(normalised: str) -> list[str]:
+class _Stems(dict[str, str | None]):
+    """Word -> its stem, or None for a word that is not kept (a stopword, a lone letter). A dict
+    rather than lru_cache, so a word seen before costs one lookup in C; emptied when full."""
+
+    def __missing__(self, word: str) -> str | None:
+        if len(self) >= _MAX_STEMS:
+            self.clear()
+        kept = word not in _STOPWORDS and (len(word) > 1 or word.isdigit())
+        stem = str(_STEMMER.stemWord(_SPELLING.get(word, word))) if kept else None
+        self[word] = stem
+        return stem
+
+
+_STEMS = _Stems()
+
+
+def _words(normalised: str) -> tuple[str, ...]:
     """Word stems in order, stopwords dropped."""
-    return [_stem(w) for w in _WORD.findall(_CJK_RUN.sub(" ", normalised))
-            if w not in _STOPWORDS and (len(w) > 1 or w.isdigit())]
+    return tuple(s for s in map(_STEMS.__getitem__, _WORD.findall(normalised)) if s is not None)
 
 
-def _tokens(normalised: str) -> frozenset[str]:
-    """Word stems and CJK character bigrams: what a title is made of."""
-    found = set(_words(normalised))
-    for run in _CJK_RUN.findall(normalised):
-        found.update(run[i:i + 2] for i in range(max(1, len(run) - 1)))
-    return frozenset(found)
+class _Text(NamedTuple):
+    """What clustering reads from an article's link, title and summary. The text is the title, a
+    space, then the summary, so its words and CJK runs are the title's followed by the summary's."""
 
-
-def _shingles(normalised: str) -> frozenset[str]:
-    """Word bigrams and CJK character trigrams: what a copied text shares with its source."""
-    words = _words(normalised)
-    found = {f"{a} {b}" for a, b in zip(words, words[1:], strict=False)}
-    for run in _CJK_RUN.findall(normalised):
-        found.update(run[i:i + 3] for i in range(max(1, len(run) - 2)))
-    return frozenset(found)
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    article: StoryArticle
     link: str | None
     title: str
-    title_tokens: frozenset[str]
-    text_shingles: frozenset[str]
-    ts: float  # published, in seconds: cheap to compare and to bisect
+    title_words: tuple[str, ...]
+    title_runs: tuple[str, ...]
+    text_words: tuple[str, ...]
+    text_runs: tuple[str, ...]
 
 
-def _prepare(article: StoryArticle) -> _Prepared:
-    title = normalise_title(article.title)
-    text = f"{title} {_PUNCT.sub(' ', _fold(article.summary))}"
-    return _Prepared(article, canonical_link(article.link) if article.link else None, title,
-                     _tokens(title), _shingles(text), article.published.timestamp())
+# The store clusters each batch against the clustered articles around it, so the same texts come
+# back call after call. An entry takes about 1.6 kB with its key (stems are shared strings): 16k
+# entries, 26 MB, hold the window of a store taking up to ~2,500 articles a day.
+@lru_cache(maxsize=1 << 14)
+def _text(title: str, summary: str, link: str | None) -> _Text:
+    normalised = normalise_title(title)
+    rest = _PUNCT.sub(" ", _fold(summary))
+    title_words, title_runs = _words(normalised), tuple(_CJK_RUN.findall(normalised))
+    return _Text(canonical_link(link) if link else None, normalised, title_words, title_runs,
+                 title_words + _words(rest), title_runs + tuple(_CJK_RUN.findall(rest)))
 
 
-class _Postings:
-    """Items per key (a title token, a link...), kept in time order, so a lookup returns only the
-    items within WINDOW of the one asking: a long-lived token never drags in years of articles."""
-
-    def __init__(self, items: list[_Prepared]) -> None:
-        self._items = items
-        self._times: dict[object, list[float]] = {}
-        self._members: dict[object, list[int]] = {}
-
-    def add(self, key: object, i: int) -> None:  # call in time order
-        self._times.setdefault(key, []).append(self._items[i].ts)
-        self._members.setdefault(key, []).append(i)
-
-    def near(self, key: object, i: int) -> list[int]:
-        times, t = self._times[key], self._items[i].ts
-        window = WINDOW.total_seconds()
-        return self._members[key][bisect.bisect_left(times, t - window):bisect.bisect_right(times, t + window)]
+def _grams(run: str, n: int) -> Iterator[str]:
+    """The character n-grams of a CJK run; a shorter run is one gram."""
+    return (run[i:i + n] for i in range(max(1, len(run) - n + 1)))
 
 
-def _in_time_order(items: list[_Prepared], indices: Iterable[int]) -> list[int]:
-    return sorted(indices, key=lambda i: (items[i].ts, items[i].article.id))
+def _tokens(words: Iterable[str], runs: Iterable[str]) -> frozenset[str]:
+    """Word stems and CJK character bigrams: what a title is made of."""
+    return frozenset(chain(words, *(_grams(run, 2) for run in runs)))
+
+
+def _shingles(words: Sequence[str], runs: Iterable[str]) -> frozenset[str]:
+    """Word bigrams and CJK character trigrams: what a copied text shares with its source."""
+    return frozenset(chain((f"{a} {b}" for a, b in zip(words, words[1:], strict=False)),
+                           *(_grams(run, 3) for run in runs)))
+
+
+def clear_caches() -> None:
+    """Forget the cached texts and stems, as a fresh process would start (the benchmark runs each
+    poll from a cold start)."""
+    _text.cache_clear()
+    _STEMS.clear()
+
+
+class _Prepared:
+    """An article and what the rules read from it. The candidate search counts tokens for all
+    articles at once (``_token_matrices``), so the sets are only built for articles it proposes."""
+
+    def __init__(self, article: StoryArticle) -> None:
+        self.article = article
+        self.text = _text(article.title, article.summary, article.link)
+        self.link = self.text.link
+        self.title = self.text.title
+        self.ts = article.published.timestamp()  # in seconds: cheap to compare and to bisect
+
+    @cached_property
+    def title_tokens(self) -> frozenset[str]:
+        return _tokens(self.text.title_words, self.text.title_runs)
+
+    @cached_property
+    def text_shingles(self) -> frozenset[str]:
+        return _shingles(self.text.text_words, self.text.text_runs)
 
 
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
@@ -249,7 +275,7 @@ def _decide(a: _Prepared, b: _Prepared) -> str | None:
 def same_story(a: StoryArticle, b: StoryArticle) -> str | None:
     """Why ``a`` and ``b`` report the same story ("same link", "same title", "similar title 0.62",
     "similar text 0.41"), or None when they do not (or were published more than ``WINDOW`` apart)."""
-    return _decide(_prepare(a), _prepare(b))
+    return _decide(_Prepared(a), _Prepared(b))
 
 
 # --- clustering ---------------------------------------------------------------------------------
@@ -302,41 +328,126 @@ def _nearest(items: list[_Prepared], i: int, candidates: Iterable[int]) -> list[
     return heapq.nsmallest(MAX_CANDIDATES, near, key=lambda j: (abs(items[j].ts - when), items[j].article.id))
 
 
-def _similar_pairs(items: list[_Prepared], new_count: int, tokens: Callable[[_Prepared], frozenset[str]],
-                   threshold: float, min_size: int) -> Iterator[tuple[int, int]]:
+def _matrix(rows: np.ndarray, keys: np.ndarray, height: int) -> tuple[csr_matrix, np.ndarray]:
+    """A sparse 0/1 matrix with a 1 at (row, key) for each pair given (repeats count once), one
+    column per distinct key; and how many keys each row has."""
+    columns = np.unique(keys, return_inverse=True)[1].reshape(-1)
+    width = int(columns.max()) + 1 if len(columns) else 1
+    cells = np.sort(rows * width + columns)  # np.unique without an inverse is many times slower
+    cells = cells[np.concatenate(([True], cells[1:] != cells[:-1]))] if len(cells) else cells
+    rows, columns = np.divmod(cells, width)
+    starts = np.concatenate(([0], np.cumsum(np.bincount(rows, minlength=height))))
+    return csr_matrix((np.ones(len(cells), dtype=np.int32), columns, starts), shape=(height, width)), np.diff(starts)
+
+
+def _token_matrices(items: list[_Prepared]) -> tuple[tuple[csr_matrix, np.ndarray], tuple[csr_matrix, np.ndarray]]:
+    """The title tokens (``_tokens``) and the text shingles (``_shingles``) of every item as rows of
+    sparse 0/1 matrices, each with the sizes of its rows' sets.
+
+    Built in numpy for all items at once rather than from a set per item: a stem or a CJK gram
+    becomes a number, a word bigram the pair of its stems' numbers. Equal numbers mean equal tokens,
+    as in the sets: stems hold no spaces and no CJK characters, so a stem, a CJK gram and a
+    "stem stem" bigram never equal one another.
+    """
+    ids: defaultdict[str, int] = defaultdict(count().__next__)
+    everyone = np.arange(len(items))
+
+    def stems(texts: list[tuple[str, ...]]) -> tuple[np.ndarray, np.ndarray]:  # (item, stem id) per word
+        numbers = np.fromiter(map(ids.__getitem__, chain.from_iterable(texts)), dtype=np.int64)
+        return np.repeat(everyone, np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))), numbers
+
+    def grams(n: int, runs: Iterable[tuple[str, ...]]) -> tuple[np.ndarray, np.ndarray]:  # (item, gram id)
+        numbers: list[int] = []
+        counts = []
+        for texts in runs:
+            before = len(numbers)
+            for run in texts:
+                numbers.extend(map(ids.__getitem__, _grams(run, n)))
+            counts.append(len(numbers) - before)
+        return np.repeat(everyone, counts), np.array(numbers, dtype=np.int64)
+
+    title_rows, title_ids = stems([p.text.title_words for p in items])
+    title_gram_rows, title_gram_ids = grams(2, (p.text.title_runs for p in items))
+    word_rows, word_ids = stems([p.text.text_words for p in items])
+    text_gram_rows, text_gram_ids = grams(3, (p.text.text_runs for p in items))
+    size = len(ids)  # every id is below it: bigram keys (a * size + b) stay below size * size
+    bigram = word_rows[:-1] == word_rows[1:]  # consecutive words of one text
+    titles = _matrix(np.concatenate((title_rows, title_gram_rows)), np.concatenate((title_ids, title_gram_ids)),
+                     len(items))
+    texts = _matrix(np.concatenate((word_rows[:-1][bigram], text_gram_rows)),
+                    np.concatenate((word_ids[:-1][bigram] * size + word_ids[1:][bigram], size * size + text_gram_ids)),
+                    len(items))
+    return titles, texts
+
+
+def _prefixes(matrix: csr_matrix, sizes: np.ndarray, threshold: float, min_size: int) -> csr_matrix:
+    """Each row cut to its rarest tokens, so that two rows that pass the Jaccard test of
+    ``_similar_pairs`` (both at least ``min_size`` long) always share one of them: prefix filtering.
+
+    Such a pair shares at least ``least`` tokens, a bound from this row's size alone. The first of
+    the shared tokens in one fixed order (rarest first) then lies within the first
+    size - least + 1 tokens of both rows.
+    """
+    frequency = np.bincount(matrix.indices, minlength=matrix.shape[1])
+    rank = np.empty_like(frequency)
+    rank[np.argsort(frequency, kind="stable")] = np.arange(len(frequency))
+    rows = np.repeat(np.arange(matrix.shape[0]), sizes)
+    order = np.argsort(rows * matrix.shape[1] + rank[matrix.indices])  # row by row, rarest first
+    # A passing pair has shared >= t * union, and its union is at least this row's size, and also
+    # size + other - shared with other >= min_size. The margin covers the float rounding of the test.
+    t = threshold - 1e-9
+    least = np.maximum(np.floor(np.maximum(t * sizes, t / (1 + t) * (sizes + min_size)) - 1e-6), 1)
+    lengths = np.clip(sizes - least.astype(np.int64) + 1, 0, sizes)
+    kept = order[np.arange(len(order)) - np.repeat(matrix.indptr[:-1], sizes) < np.repeat(lengths, sizes)]
+    starts = np.concatenate(([0], np.cumsum(lengths)))
+    return csr_matrix((np.ones(len(kept), dtype=np.int32), matrix.indices[kept], starts), shape=matrix.shape)
+
+
+def _shared_columns(matrix: csr_matrix) -> csr_matrix:
+    """``matrix`` without the columns that have a single 1: they add to no pair's overlap, and most
+    shingles occur in one text only."""
+    frequency = np.bincount(matrix.indices, minlength=matrix.shape[1])
+    shared = frequency >= 2
+    kept = shared[matrix.indices]
+    starts = np.concatenate(([0], np.cumsum(kept)))[matrix.indptr]
+    columns = (np.cumsum(shared) - 1)[matrix.indices[kept]]
+    return csr_matrix((np.ones(len(columns), dtype=np.int32), columns, starts),
+                      shape=(matrix.shape[0], max(int(np.count_nonzero(shared)), 1)))
+
+
+def _similar_pairs(items: list[_Prepared], new_count: int, matrix: csr_matrix, sizes: np.ndarray,
+                   threshold: float, min_size: int, prefixes: bool) -> Iterator[tuple[int, int]]:
     """Pairs (new, any) within WINDOW whose token sets reach Jaccard ``threshold``: all of them, exactly.
 
-    Token sets become rows of a sparse 0/1 matrix; one product per block of new rows gives the overlap
-    of every pair against the rows published within WINDOW of the block, and the Jaccard follows from
-    the overlap and the two sizes. scipy does the counting, so no pair is missed and none is visited
-    in Python unless it passes.
+    The token sets are the rows of ``matrix`` (see ``_token_matrices``); one product per block of new
+    rows gives the overlap of every pair against the rows published within WINDOW of the block, and
+    the Jaccard follows from the overlap and the two sizes. scipy does the counting, so no pair is
+    missed and none is visited in Python unless it passes. With ``prefixes``, the product runs on the
+    rows' prefixes (``_prefixes``) and only the pairs it finds have their overlap counted: far fewer
+    pairs for long sets, where common shingles would pair most rows with most others.
     """
-    usable = [i for i, p in enumerate(items) if len(tokens(p)) >= min_size]
-    fresh = sum(1 for i in usable if i < new_count)  # new items come first in `items`
+    rows = np.flatnonzero(sizes >= min_size)
+    fresh = int(np.count_nonzero(rows < new_count))  # new items come first in `items`
     if not fresh:
         return
-    vocabulary: dict[str, int] = {}
-    columns: list[int] = []
-    starts = [0]
-    for i in usable:
-        columns.extend(vocabulary.setdefault(t, len(vocabulary)) for t in tokens(items[i]))
-        starts.append(len(columns))
-    matrix = csr_matrix((np.ones(len(columns), dtype=np.int32), columns, starts),
-                        shape=(len(usable), len(vocabulary)))
-    sizes = np.diff(starts)
-    rows = np.array(usable)
-    times = np.array([items[i].ts for i in usable])
-    order_of_id = np.argsort(np.argsort([items[i].article.id for i in usable], kind="stable"), kind="stable")
+    matrix, sizes = matrix[rows], sizes[rows]
+    probe = _shared_columns(_prefixes(matrix, sizes, threshold, min_size) if prefixes else matrix)
+    times = np.array([items[i].ts for i in rows])
+    order_of_id = np.argsort(np.argsort([items[i].article.id for i in rows], kind="stable"), kind="stable")
     by_time = np.argsort(times, kind="stable")
     sorted_times = times[by_time]
+    in_time = probe[by_time]  # so the rows near a block are one slice, taken without a copy
     window = WINDOW.total_seconds()
     new_rows = np.argsort(times[:fresh], kind="stable")
     for start in range(0, fresh, _BLOCK):
         block = new_rows[start:start + _BLOCK]
         low, high = times[block].min() - window, times[block].max() + window
-        others = by_time[np.searchsorted(sorted_times, low, "left"):np.searchsorted(sorted_times, high, "right")]
-        overlap = (matrix[block] @ matrix[others].T).tocoo()
-        a, b, shared = block[overlap.row], others[overlap.col], overlap.data
+        first, last = np.searchsorted(sorted_times, low, "left"), np.searchsorted(sorted_times, high, "right")
+        others = by_time[first:last]
+        # Others x block rather than block x others: scipy then transposes the small block, not the window.
+        found = (in_time[first:last] @ probe[block].T).tocoo()
+        a, b = block[found.col], others[found.row]
+        shared = np.asarray(matrix[a].multiply(matrix[b]).sum(axis=1)).reshape(-1) if prefixes else found.data
         keep = ((shared >= (threshold - 1e-9) * (sizes[a] + sizes[b] - shared))
                 & (np.abs(times[a] - times[b]) <= window) & (a != b))
         a, b = a[keep], b[keep]
@@ -349,40 +460,41 @@ def _similar_pairs(items: list[_Prepared], new_count: int, tokens: Callable[[_Pr
         yield from zip(rows[a[capped]].tolist(), rows[b[capped]].tolist(), strict=True)
 
 
-def _title_pairs(items: list[_Prepared], new_count: int) -> Iterator[tuple[int, int]]:
-    """Pairs (new, any) whose title tokens reach TITLE_THRESHOLD."""
-    return _similar_pairs(items, new_count, attrgetter("title_tokens"), TITLE_THRESHOLD, MIN_TITLE_TOKENS)
-
-
-def _text_pairs(items: list[_Prepared], new_count: int) -> Iterator[tuple[int, int]]:
-    """Pairs (new, any) whose text shingles reach TEXT_THRESHOLD (the lower of the two text bars)."""
-    return _similar_pairs(items, new_count, attrgetter("text_shingles"), TEXT_THRESHOLD, MIN_TEXT_SHINGLES)
-
-
-def _exact_pairs(items: list[_Prepared], new_count: int) -> Iterator[tuple[int, int]]:
+def _exact_pairs(items: list[_Prepared], new_count: int, title_sizes: np.ndarray) -> Iterator[tuple[int, int]]:
     """Pairs (new, any) with the same canonical link or the same informative normalised title."""
-    groups = _Postings(items)
-    keys: dict[int, list[tuple[str, str]]] = {}
-    for i in _in_time_order(items, range(len(items))):
-        p = items[i]
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, (p, informative) in enumerate(zip(items, (title_sizes >= MIN_TITLE_TOKENS).tolist(), strict=True)):
         if p.link:
-            keys.setdefault(i, []).append(("link", p.link))
-        if len(p.title_tokens) >= MIN_TITLE_TOKENS:
-            keys.setdefault(i, []).append(("title", p.title))
-        for key in keys.get(i, []):
-            groups.add(key, i)
-    for i in range(new_count):
-        for key in keys.get(i, []):
-            yield from ((i, j) for j in _nearest(items, i, groups.near(key, i)))
+            groups.setdefault(("link", p.link), []).append(i)
+        if informative:
+            groups.setdefault(("title", p.title), []).append(i)
+    window = WINDOW.total_seconds()
+    for members in groups.values():
+        # Most keys belong to one article; members run in index order, and new items come first.
+        if len(members) < 2 or members[0] >= new_count:
+            continue
+        # In time order, so a lookup returns only the members within WINDOW of the one asking: a
+        # recurring title never drags in years of articles.
+        members.sort(key=lambda i: (items[i].ts, items[i].article.id))
+        times = [items[i].ts for i in members]
+        for i in members:
+            if i < new_count:
+                t = items[i].ts
+                near = members[bisect.bisect_left(times, t - window):bisect.bisect_right(times, t + window)]
+                yield from ((i, j) for j in _nearest(items, i, near))
 
 
 def _candidates(items: list[_Prepared], new_count: int) -> list[tuple[int, int]]:
     # Every rule of _decide needs the same link, the same title, or a title or text similarity these
     # searches find, so these are all the pairs worth checking. Pairs of two existing articles were
     # decided when the later of them was new.
-    found = {(min(i, j), max(i, j)) for i, j in chain(_exact_pairs(items, new_count),
-                                                      _title_pairs(items, new_count),
-                                                      _text_pairs(items, new_count))}
+    (titles, title_sizes), (texts, text_sizes) = _token_matrices(items)
+    found = {(min(i, j), max(i, j)) for i, j in chain(
+        _exact_pairs(items, new_count, title_sizes),
+        # Titles are short and their bar low: a prefix would be nearly the whole title.
+        _similar_pairs(items, new_count, titles, title_sizes, TITLE_THRESHOLD, MIN_TITLE_TOKENS, prefixes=False),
+        # TEXT_THRESHOLD is the lower of the two text bars.
+        _similar_pairs(items, new_count, texts, text_sizes, TEXT_THRESHOLD, MIN_TEXT_SHINGLES, prefixes=True))}
     return sorted(found)
 
 
@@ -401,7 +513,10 @@ def assign_stories(existing: Sequence[StoryArticle], new: Sequence[StoryArticle]
     missing = [a.id for a in old if not a.story_id]
     if missing:
         raise ValueError(f"existing articles without a story id: {missing[:5]}")
-    items = [_prepare(a) for a in new] + [_prepare(a) for a in old]
+    # The existing articles first: the text cache then evicts the earliest of them (which leave the
+    # window first) rather than texts the next batch will ask for again.
+    prepared_old = [_Prepared(a) for a in old]
+    items = [_Prepared(a) for a in new] + prepared_old
     links = _UnionFind()
     by_story: dict[str, str] = {}
     for article in old:  # members of one stored story stay together
