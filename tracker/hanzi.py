@@ -10,6 +10,8 @@ Every mapping is one character to one character, so offsets in folded text are o
 
 from __future__ import annotations
 
+import re
+
 # Pairs "Traditional Simplified", grouped loosely by theme. Written by hand for this project.
 _PAIRS = """
 國国 灣湾 臺台 峽峡 軍军 戰战 機机 艦舰 飛飞 彈弹 導导 級级 務务 東东 區区 華华 對对 話话 會会
@@ -92,8 +94,16 @@ FOLD = _build()
 WIDTH = {code: char for code, char in FOLD.items() if char.isascii()}
 
 
+# Every character fold changes is outside ASCII. str.translate with a dict runs in Python-level steps
+# once the text holds any non-ASCII character (a curly quote will do): 5 µs for an English summary
+# against 0.5 µs to find there is nothing to fold.
+_FOLDABLE = re.compile("[" + "".join(re.escape(chr(code)) for code in FOLD) + "]")
+
+
 def fold(text: str) -> str:
     """Traditional to Simplified and full-width to ASCII, one character for one."""
+    if text.isascii() or not _FOLDABLE.search(text):
+        return text
     return text.translate(FOLD)
 
 
