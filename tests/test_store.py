@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from sqlalchemy import inspect
 
 from tracker import queries
 from tracker.errors import StoreError
@@ -114,6 +115,16 @@ def test_migration_6_keys_topics_and_sightings_by_integer_and_keeps_everything(d
         assert conn.exec_driver_sql(f"SELECT num FROM articles WHERE id = '{item(5).id}'").scalar() == 5
     carried = queries.articles_frame(db_url, queries.Filters(sources=("feed-b",)))
     assert sorted(carried["id"]) == [item(n).id for n in (1, 2, 4, 5)]
+
+
+def test_migration_7_indexes_story_topics_by_time(db_url: str) -> None:
+    store = open_store(db_url)
+    with store.transaction() as conn:
+        conn.exec_driver_sql("DROP INDEX ix_story_topics_first_seen")
+        conn.exec_driver_sql("UPDATE meta SET value = '6' WHERE key = 'schema_version'")
+    assert store.upgrade() == (6, SCHEMA_VERSION)
+    with store.transaction(write=False) as conn:
+        assert "ix_story_topics_first_seen" in {i["name"] for i in inspect(conn).get_indexes("story_topics")}
 
 
 def test_sqlite_runs_in_wal_mode(db_path: str) -> None:
