@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
-from tracker import queries
+from tracker import config, queries
 from tracker.queries import Filters
+from tracker.schema import SCHEMA_VERSION
+from tracker.store import open_store
 
-from .apptest import PAGES, metric, run_app, url_params
+from .apptest import APP, PAGES, metric, run_app, url_params
+from .test_store import back_to_version_5
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -110,3 +115,19 @@ def test_markdown_escape_keeps_feed_text_literal(payload: str) -> None:
     assert ":material/" not in escaped and ":streamlit:" not in escaped
     assert ui.md_link("javascript:alert(1)") is None and ui.md_link(" JaVaScRiPt:x") is None
     assert ui.md_link("https://a.example/x y(1)") == "https://a.example/x%20y%281%29"
+
+
+def test_a_store_from_an_older_version_is_upgraded_before_a_page_reads_it(
+        monkeypatch: pytest.MonkeyPatch, demo_db: str, tmp_path) -> None:
+    own = tmp_path / "tracker.sqlite"
+    with sqlite3.connect(demo_db) as source, sqlite3.connect(own) as target:
+        source.backup(target)
+    back_to_version_5(open_store(str(own)))
+    monkeypatch.delenv("TRACKER_DB", raising=False)
+    monkeypatch.setattr(config, "DEFAULT_DB", own)
+    monkeypatch.setattr(config, "DEFAULT_DEMO_DB", tmp_path / "no-demo.sqlite")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.switch_page("pages/timeline.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert open_store(str(own), upgrade=False).schema_version() == SCHEMA_VERSION

@@ -74,7 +74,7 @@ def _contents(store) -> dict[str, object]:
         }
 
 
-def _back_to_version_5(store) -> None:
+def back_to_version_5(store) -> None:
     """Rewrite a current store's articles, topics and sightings as version 5 kept them."""
     with store.transaction() as conn:
         run = conn.exec_driver_sql
@@ -103,7 +103,7 @@ def test_migration_6_keys_topics_and_sightings_by_integer_and_keeps_everything(d
                                tagged(item(3))])
     store_feed(store, FEED_B, [tagged(item(2, days_ago=1), "talks", "taiwan"), tagged(item(4, language="zh"))])
     before = _contents(store)
-    _back_to_version_5(store)
+    back_to_version_5(store)
     assert store.upgrade() == (5, SCHEMA_VERSION)
     assert _contents(store) == before  # rollups included: they were emptied, and rebuilt
     with store.transaction(write=False) as conn:

@@ -19,6 +19,7 @@ import streamlit as st
 from tracker import charts, config, index, milestones, queries, story_queries, topics, urlstate
 from tracker.errors import TrackerError
 from tracker.queries import Filters
+from tracker.schema import SCHEMA_VERSION
 from tracker.store import open_store
 
 FRESHNESS_SECONDS = 30
@@ -51,9 +52,24 @@ def choose_database() -> Database:
     if count or not config.DEFAULT_DEMO_DB.exists():
         if not count:
             open_store(own)  # an empty store, so the pages can say how to poll
+        else:
+            _bring_up_to_date(own)
         return Database(own, False if not count else queries.is_demo(own), count)
     demo = str(config.DEFAULT_DEMO_DB)
-    return Database(demo, True, _articles_in(demo))
+    count = _articles_in(demo)
+    if count:
+        _bring_up_to_date(demo)
+    return Database(demo, True, count)
+
+
+def _bring_up_to_date(location: str) -> None:
+    """Migrate a store written by an older Tension Tracker before any page reads it with newer queries
+    (`make run` polls first, which does it too; `streamlit run app.py` alone would not)."""
+    store = open_store(location, upgrade=False)
+    if store.schema_version() < SCHEMA_VERSION:
+        with st.spinner("Upgrading the database for this version of Tension Tracker (under a minute, "
+                        "even for a million articles)…"):
+            store.upgrade()
 
 
 # --- cached reads (keyed on the data version, so new articles show up by themselves) -----------
