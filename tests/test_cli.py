@@ -14,8 +14,10 @@ import pytest
 from click.testing import CliRunner
 
 from tracker import cli
+from tracker.store import open_store
 
 from .conftest import POLL_DATA
+from .test_store import back_to_version_5
 
 
 def all_commands(group: click.Group = cli.main, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -75,6 +77,15 @@ def test_bad_dates_and_missing_store_are_clear_errors(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "is not a date like" in result.output
     result = CliRunner().invoke(cli.main, ["stats", "--db", str(tmp_path / "none.sqlite")])
     assert result.exit_code == 1 and "no tracker database here yet" in result.output
+
+
+def test_readers_ask_for_an_upgrade_of_an_older_store_and_the_upgrade_works(db_path: str) -> None:
+    back_to_version_5(open_store(db_path))
+    for command in (["stats"], ["export"], ["feeds", "list"]):
+        result = CliRunner().invoke(cli.main, [*command, "--db", db_path])
+        assert result.exit_code == 1 and "run `tracker db upgrade` first" in result.output, command
+    assert CliRunner().invoke(cli.main, ["db", "upgrade", "--db", db_path]).exit_code == 0
+    assert CliRunner().invoke(cli.main, ["stats", "--db", db_path]).exit_code == 0
 
 
 def test_feeds_file_errors_name_the_line(tmp_path: Path) -> None:

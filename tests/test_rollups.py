@@ -10,7 +10,7 @@ import pytest
 
 from tracker.models import FeedSource, ParsedFeed, ParsedItem, TaggedItem, TopicMatch, Validators
 from tracker.schema import SCHEMA_VERSION
-from tracker.store import open_store
+from tracker.store import Store, open_store
 
 TOPICS = ["taiwan", "talks", "hypersonics", "arms_control"]
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -100,5 +100,5 @@ def test_migration_backfills_rollups(db_path: str, filled) -> None:
         conn.execute("DROP TABLE daily_counts")
         conn.execute("DROP TABLE feed_daily_counts")
         conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
-    assert open_store(db_path, upgrade=False).upgrade() == (1, SCHEMA_VERSION)
+    assert Store(db_path).upgrade() == (1, SCHEMA_VERSION)
     assert rolled(db_path) == direct(db_path)

@@ -456,13 +456,19 @@ class Store:
 
 
 def open_store(location: str, *, upgrade: bool = True) -> Store:
-    """Open (and by default create or migrate) the store at a path or database URL."""
+    """Open (and by default create or migrate) the store at a path or database URL. Without
+    ``upgrade``, the store must exist and be of this program's schema: a reader never migrates."""
     store = Store(location)
     if upgrade:
         store.upgrade()
-    elif store.schema_version() == 0:
+        return store
+    version = store.schema_version()
+    if version == 0:
         raise StoreError("no tracker database here yet; run `tracker poll` or `tracker demo` first",
                          resource=location)
+    if version < schema.SCHEMA_VERSION:
+        raise StoreError(f"the database has schema v{version}, older than this program's "
+                         f"v{schema.SCHEMA_VERSION}; run `tracker db upgrade` first", resource=location)
     return store
 
 

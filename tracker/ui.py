@@ -20,7 +20,7 @@ from tracker import charts, config, index, milestones, queries, story_queries, t
 from tracker.errors import TrackerError
 from tracker.queries import Filters
 from tracker.schema import SCHEMA_VERSION
-from tracker.store import open_store
+from tracker.store import Store, open_store
 
 FRESHNESS_SECONDS = 30
 
@@ -36,7 +36,8 @@ class Database:
 
 def _articles_in(location: str) -> int:
     try:
-        return open_store(location, upgrade=False).article_count()
+        store = Store(location)
+        return store.article_count() if store.schema_version() else 0
     except TrackerError:
         return 0
 
@@ -65,7 +66,7 @@ def choose_database() -> Database:
 def _bring_up_to_date(location: str) -> None:
     """Migrate a store written by an older Tension Tracker before any page reads it with newer queries
     (`make run` polls first, which does it too; `streamlit run app.py` alone would not)."""
-    store = open_store(location, upgrade=False)
+    store = Store(location)
     if store.schema_version() < SCHEMA_VERSION:
         with st.spinner("Upgrading the database for this version of Tension Tracker (under a minute, "
                         "even for a million articles)…"):
