@@ -273,6 +273,7 @@ def _m5_drop_source_index(conn: Connection) -> None:
     conn.execute(text("DROP INDEX IF EXISTS ix_articles_source_published"))
 
 
+# Version 5's article columns, spelled out: this migration must not follow later changes to the table.
 _ARTICLE_COLUMNS = ("id, link, guid, title, summary, published, published_is_fallback, language, "
                     "source_id, first_seen, story_id")
 

@@ -138,7 +138,8 @@ def store_document(w: Writer, source_id: str, tagged: Sequence[TaggedItem], vers
         lost = [t.item.id for t in fresh if t.item.id not in inserted]
         stored.update((i, (num, when)) for i, num, when in w.conn.execute(w.sql.published, {"ids": lost}))
     fresh_topics = {inserted[t.item.id]: [m.topic for m in t.topics] for t in fresh if t.item.id in inserted}
-    _insert_sightings(w, source_id, [v for i, v in stored.items() if i not in sighted], fresh_topics, now_db)
+    _insert_sightings(w, source_id, {num: when for i, (num, when) in stored.items() if i not in sighted},
+                      fresh_topics, now_db)
     return len(inserted)
 
 
@@ -170,14 +171,13 @@ def _insert_articles(w: Writer, source_id: str, fresh: list[TaggedItem], version
     return inserted
 
 
-def _insert_sightings(w: Writer, feed_id: str, unseen: list[tuple[int, dt.datetime]],
+def _insert_sightings(w: Writer, feed_id: str, published: dict[int, dt.datetime],
                       fresh_topics: dict[int, list[str]], now_db: Any) -> None:
-    """Record that this feed carried these articles ((num, published) each; not seen from it a
-    moment ago), and count each new sighting in the feed rollup. ``fresh_topics``: the topics of
-    the articles inserted just now, by num; those of the others are read back."""
-    if not unseen:
+    """Record that this feed carried these articles (num -> published; not seen from it a moment
+    ago), and count each new sighting in the feed rollup. ``fresh_topics``: the topics of the
+    articles inserted just now, by num; those of the others are read back."""
+    if not published:
         return
-    published = dict(unseen)
     rows = [{"article_num": num, "feed_id": feed_id, "seen_at": now_db} for num in published]
     if w.exclusive:
         w.many(w.sql.sightings, rows)

@@ -35,9 +35,19 @@ class Database:
 
 
 def _articles_in(location: str) -> int:
+    """How many articles the store holds (0 when there is none), after migrating a store written by an
+    older Tension Tracker, so no page reads it with newer queries (`make run` polls first, which
+    migrates too; `streamlit run app.py` alone would not)."""
     try:
         store = Store(location)
-        return store.article_count() if store.schema_version() else 0
+        version = store.schema_version()
+        if not version:
+            return 0
+        if version < SCHEMA_VERSION:
+            with st.spinner("Upgrading the database for this version of Tension Tracker (under a minute, "
+                            "even for a million articles)…"):
+                store.upgrade()
+        return store.article_count()
     except TrackerError:
         return 0
 
@@ -53,24 +63,9 @@ def choose_database() -> Database:
     if count or not config.DEFAULT_DEMO_DB.exists():
         if not count:
             open_store(own)  # an empty store, so the pages can say how to poll
-        else:
-            _bring_up_to_date(own)
         return Database(own, False if not count else queries.is_demo(own), count)
     demo = str(config.DEFAULT_DEMO_DB)
-    count = _articles_in(demo)
-    if count:
-        _bring_up_to_date(demo)
-    return Database(demo, True, count)
-
-
-def _bring_up_to_date(location: str) -> None:
-    """Migrate a store written by an older Tension Tracker before any page reads it with newer queries
-    (`make run` polls first, which does it too; `streamlit run app.py` alone would not)."""
-    store = Store(location)
-    if store.schema_version() < SCHEMA_VERSION:
-        with st.spinner("Upgrading the database for this version of Tension Tracker (under a minute, "
-                        "even for a million articles)…"):
-            store.upgrade()
+    return Database(demo, True, _articles_in(demo))
 
 
 # --- cached reads (keyed on the data version, so new articles show up by themselves) -----------
