@@ -121,28 +121,35 @@ class Bench:
             if stores.store_stories is not None:
                 self.emit_rate("throughput", "story clustering (cluster_pending)", None, clustered)
             self.profiled("ingest", lambda: throughput.ingest(self.data, taxonomy, 1, Path(tmp) / "p"))
-        polled = throughput.poll_suite(self.data, taxonomy, runs)
+        polled, processes = throughput.poll_suite(self.data, taxonomy, runs)
         poll, bare, like = polled["poll"], polled["feedparser"], polled["feedparser_like"]
+        reading = (f"it parsed the documents in {processes} worker processes" if processes else
+                   "it parsed the documents in its own process")
         note = (f"Poll: tracker.poller.poll in-process (fetch threads, parse, tag, store, story clustering), "
                 f"{throughput.POLL_FILES} local RSS files x {throughput.POLL_ITEMS} items published over the last "
-                f"{throughput.POLL_DAYS} days, a fresh store each run; bare feedparser reads and parses the same "
-                "files.",)
-        lean = polled["poll_lean"]
+                f"{throughput.POLL_DAYS} days, a fresh store each run; {reading}, as `tracker poll` does on this "
+                "machine. 'In one process' is the same poll with TRACKER_READ_PROCESSES=1. Bare feedparser reads "
+                "and parses the same files in one process.",)
+        lean, lean_one = polled["poll_lean"], polled["poll_lean_one_process"]
         self.emit_rate("throughput", "poll (tracker.poller.poll, local RSS)", None, poll, notes=note)
         self.emit_rate("throughput", "poll: its story clustering part", None, polled["poll_clustering"])
         self.emit_rate("throughput", "poll without story clustering (fetch, parse, tag, store)", None, lean)
+        self.emit_rate("throughput", "poll without story clustering, in one process", None, lean_one)
         self.emit_rate("throughput", "bare feedparser.parse (its defaults)", None, bare)
         self.emit_rate("throughput", "bare feedparser.parse (parse.py's options)", None, like)
         for name, polled_sample, base in (("poll ÷ bare feedparser (defaults)", poll, bare),
                                           ("poll ÷ bare feedparser (same options)", poll, like),
-                                          ("poll without story clustering ÷ bare feedparser (defaults)", lean, bare)):
+                                          ("poll without story clustering ÷ bare feedparser (defaults)", lean, bare),
+                                          ("poll without story clustering, in one process ÷ bare feedparser "
+                                           "(defaults)", lean_one, bare)):
             ratio = polled_sample.median / base.median
             self.emit("throughput", name, None, "x", ratio, min(polled_sample.seconds) / max(base.seconds),
                       max(polled_sample.seconds) / min(base.seconds), runs, "≤ 1.15×", ratio <= 1.15)
         if self.profiles is not None:
             with tempfile.TemporaryDirectory(prefix="tt-bench-pollprof-") as tmp:
                 sources = throughput.write_feed_files(self.data, Path(tmp))
-                self.profiled("poll", lambda: throughput.poll(sources, taxonomy, 1, Path(tmp)))
+                # In one process: a profile sees only its own process, and parsing is what it is for.
+                self.profiled("poll", lambda: throughput.poll(sources, taxonomy, 1, Path(tmp), read_processes=1))
 
     def store(self, size: int, taxonomy: topics.Taxonomy) -> Path:
         path, info = stores.ensure_store(self.data, size, taxonomy, rebuild=self.args.rebuild,

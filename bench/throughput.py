@@ -116,16 +116,17 @@ def write_feed_files(data: stores.Dataset, folder: Path) -> list[FeedSource]:
     return sources
 
 
-def poll(sources: Sequence[FeedSource], taxonomy: topics.Taxonomy, runs: int,
-         work: Path) -> tuple[Sample, Sample, int]:
+def poll(sources: Sequence[FeedSource], taxonomy: topics.Taxonomy, runs: int, work: Path,
+         read_processes: int = 0) -> tuple[Sample, Sample, int]:
     """Seconds for ``tracker.poller.poll`` (in-process) over the files into a fresh store, the story
-    clustering part of those seconds (as the poll reports it), and the items seen."""
+    clustering part of those seconds (as the poll reports it), and the reader processes it used
+    (``read_processes`` as Settings takes it: 0 lets the poll choose, 1 reads in this process)."""
     seconds, clustering = [], []
-    items = 0
+    items = processes = 0
     for run in range(runs):
-        location = str(work / f"poll-{run}.sqlite")
+        location = str(work / f"poll-{read_processes}-{run}.sqlite")
         store = open_store(location)
-        settings = Settings(db=location)
+        settings = Settings(db=location, read_processes=read_processes)
         # Each run starts cold, as a poll in a new process would: the files are the same every run.
         canonical_link.cache_clear()
         stories.clear_caches()
@@ -137,8 +138,8 @@ def poll(sources: Sequence[FeedSource], taxonomy: topics.Taxonomy, runs: int,
         if report.errors:
             raise RuntimeError(f"the poll failed on {report.errors} files: "
                                f"{[f.error for f in report.feeds if f.error][:3]}")
-        items = report.new + report.seen
-    return Sample(seconds, count=items), Sample(clustering, count=items), items
+        items, processes = report.new + report.seen, report.read_processes
+    return Sample(seconds, count=items), Sample(clustering, count=items), processes
 
 
 def bare_feedparser(sources: Sequence[FeedSource], runs: int, *, like_tracker: bool) -> Sample:
@@ -156,18 +157,25 @@ def bare_feedparser(sources: Sequence[FeedSource], runs: int, *, like_tracker: b
     return Sample(seconds, count=entries)
 
 
-def poll_suite(data: stores.Dataset, taxonomy: topics.Taxonomy, runs: int) -> dict[str, Sample]:
+def poll_suite(data: stores.Dataset, taxonomy: topics.Taxonomy, runs: int) -> tuple[dict[str, Sample], int]:
+    """The poll as it runs (reading on every core if it chooses to), its parts, the poll reading in
+    one process, and bare feedparser; and the reader processes the poll chose."""
     with tempfile.TemporaryDirectory(prefix="tt-bench-poll-") as tmp:
         folder = Path(tmp)
         sources = write_feed_files(data, folder)
         bare_feedparser(sources, 1, like_tracker=False)  # warm the page cache and feedparser's imports
-        polled, clustering, _ = poll(sources, taxonomy, runs, folder)
-        # The poll without its story clustering: fetch, parse, tag and store, run by run.
-        lean = Sample([total - part for total, part in zip(polled.seconds, clustering.seconds, strict=True)],
-                      count=polled.count)
-        return {"poll": polled, "poll_clustering": clustering, "poll_lean": lean,
+        polled, clustering, processes = poll(sources, taxonomy, runs, folder)
+        one, one_clustering, _ = poll(sources, taxonomy, runs, folder, read_processes=1)
+        return {"poll": polled, "poll_clustering": clustering, "poll_lean": _without(polled, clustering),
+                "poll_lean_one_process": _without(one, one_clustering),
                 "feedparser": bare_feedparser(sources, runs, like_tracker=False),
-                "feedparser_like": bare_feedparser(sources, runs, like_tracker=True)}
+                "feedparser_like": bare_feedparser(sources, runs, like_tracker=True)}, processes
+
+
+def _without(polled: Sample, clustering: Sample) -> Sample:
+    """The poll without its story clustering (fetch, parse, tag and store), run by run."""
+    return Sample([total - part for total, part in zip(polled.seconds, clustering.seconds, strict=True)],
+                  count=polled.count)
 
 
 def tagged_sample(data: stores.Dataset, size: int) -> list[synth.Draft]:

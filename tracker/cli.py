@@ -72,8 +72,9 @@ def _totals_line(report: PollReport) -> str:
     seconds = (report.finished - report.started).total_seconds()
     stories = (f" ({report.clustered} articles put into stories in {report.clustering_seconds:.1f} s)"
                if report.clustered else "")
+    parsing = f", parsed in {report.read_processes} processes" if report.read_processes else ""
     return (f"{len(report.feeds)} feeds: {report.new} new articles, {report.seen} seen, "
-            f"{report.errors} failed, {report.skipped} bad entries skipped, in {seconds:.1f} s{stories}")
+            f"{report.errors} failed, {report.skipped} bad entries skipped, in {seconds:.1f} s{parsing}{stories}")
 
 
 def _selected_sources(settings: Settings, extra: tuple[str, ...]) -> list[FeedSource]:

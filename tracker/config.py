@@ -76,6 +76,8 @@ class Settings:
     max_backoff: float = 24 * 3600.0
     # How long a poller's claim on a feed lasts; a poller that dies releases its feeds after this.
     lease_seconds: float = 10 * 60.0
+    # Processes that parse a large poll's documents: 0 = one per core, 1 = the poll's own process only.
+    read_processes: int = 0
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -96,6 +98,7 @@ class Settings:
             allow_private_networks=_env_bool("TRACKER_ALLOW_PRIVATE_NETWORKS", False),
             poll_interval=_env_number("TRACKER_POLL_INTERVAL", cls.poll_interval),
             lease_seconds=_env_number("TRACKER_LEASE_SECONDS", cls.lease_seconds),
+            read_processes=int(_env_number("TRACKER_READ_PROCESSES", cls.read_processes)),
         )
         given: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
         return replace(base, **given) if given else base

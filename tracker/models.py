@@ -154,6 +154,7 @@ class PollReport:
     feeds: tuple[FeedReport, ...]
     clustered: int = 0  # articles put into stories at the end of the poll
     clustering_seconds: float = 0.0  # part of the poll's time: often the largest after parsing
+    read_processes: int = 0  # worker processes that parsed the documents; 0: the poll's own process
 
     @property
     def new(self) -> int:

@@ -13,11 +13,12 @@ import random
 import socket
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, as_completed
 from dataclasses import dataclass
 
-from tracker import fetch, parse, store_stories, topics
+from tracker import fetch, readers, store_stories, topics
 from tracker.config import Settings
-from tracker.errors import FetchError, ParseError, StoreError
+from tracker.errors import FetchError, StoreError
 from tracker.models import (
     FeedReport,
     FeedSource,
@@ -110,14 +111,14 @@ def poll(store: Store, sources: Sequence[FeedSource], *, settings: Settings | No
     # Claim feeds a batch at a time, so several pollers sharing one store share the work.
     store.release_owners(dead_local_owners(store.lease_owners(started), socket.gethostname()))
     pending = {s.id: s for s in sources}
-    _poll_batches(store, pending, states, settings, worker, taxonomy, respect_schedule, force, finish)
+    processes = _poll_batches(store, pending, states, settings, worker, taxonomy, respect_schedule, force, finish)
     for source in pending.values():  # not due yet, or another poller has it right now
         finish(FeedReport(source.id, source.url, "skipped"))
     # Group the new articles into stories (and any left pending by an interrupted poll).
     clustering_started = time.perf_counter()
     clustered = store_stories.cluster_pending(store)
     report = PollReport(started=started, finished=_now(), feeds=tuple(reports), clustered=clustered,
-                        clustering_seconds=time.perf_counter() - clustering_started)
+                        clustering_seconds=time.perf_counter() - clustering_started, read_processes=processes)
     polled = sum(1 for r in reports if r.outcome != "skipped")
     store.finish_run(run_id, now=report.finished, feeds_polled=polled, new=report.new, errors=report.errors)
     return report
@@ -125,32 +126,56 @@ def poll(store: Store, sources: Sequence[FeedSource], *, settings: Settings | No
 
 def _poll_batches(store: Store, pending: dict[str, FeedSource], states: dict[str, FeedState], settings: Settings,
                   worker: str, taxonomy: topics.Taxonomy, respect_schedule: bool, force: bool,
-                  finish: Progress) -> None:
-    while pending:
-        claimed = store.claim_feeds(list(pending), worker=worker, now=_now(), lease_seconds=settings.lease_seconds,
-                                    respect_schedule=respect_schedule, force=force,
-                                    limit=settings.max_workers * CLAIM_BATCH_PER_WORKER)
-        if not claimed:
-            break
-        jobs = [(pending.pop(i), (states.get(i) or FeedState()).validators) for i in claimed]
-        unused = set(claimed)
-        ready: list[tuple[FeedSource, fetch.FetchResult, Reading]] = []  # read, not yet written
-        try:
-            for source, outcome in fetch.fetch_many(jobs, settings=settings):
-                reading = None
-                if isinstance(outcome, fetch.FetchResult) and not outcome.not_modified:
-                    reading = read_document(outcome, taxonomy, _now())
-                    if reading.parsed is not None and reading.error is None:
-                        ready.append((source, outcome, reading))
-                        if len(ready) == store.feeds_per_transaction:
-                            unused.difference_update(_store_updates(store, ready, settings, taxonomy.version, finish))
-                            ready = []
-                        continue
-                finish(_store_outcome(store, source, outcome, reading, states.get(source.id) or FeedState(), settings))
-                unused.discard(source.id)
+                  finish: Progress) -> int:
+    """Claim, fetch, read and store feeds a batch at a time; returns the reader processes used."""
+    with readers.Readers(readers.processes_for(len(pending), settings.read_processes)) as reading_pool:
+        while pending:
+            claimed = store.claim_feeds(list(pending), worker=worker, now=_now(), lease_seconds=settings.lease_seconds,
+                                        respect_schedule=respect_schedule, force=force,
+                                        limit=settings.max_workers * CLAIM_BATCH_PER_WORKER)
+            if not claimed:
+                break
+            jobs = [(pending.pop(i), (states.get(i) or FeedState()).validators) for i in claimed]
+            _poll_batch(store, jobs, states, settings, worker, taxonomy, reading_pool, finish)
+        return reading_pool.processes
+
+
+def _poll_batch(store: Store, jobs: Sequence[tuple[FeedSource, Validators | None]], states: dict[str, FeedState],
+                settings: Settings, worker: str, taxonomy: topics.Taxonomy, reading_pool: readers.Readers,
+                finish: Progress) -> None:
+    """Fetch, read and store one batch of claimed feeds; documents are read while others download."""
+    unused = {source.id for source, _ in jobs}
+    ready: list[tuple[FeedSource, fetch.FetchResult, Reading]] = []  # read, not yet written
+    reading: dict[Future[ParsedFeed | str], tuple[FeedSource, fetch.FetchResult, dt.datetime]] = {}
+
+    def take(future: Future[ParsedFeed | str]) -> None:
+        nonlocal ready
+        source, outcome, fetched_at = reading.pop(future)
+        document = tag_document(reading_pool.outcome(future, outcome, fetched_at), taxonomy)
+        if document.parsed is None or document.error is not None:
+            finish(_store_outcome(store, source, outcome, document, states.get(source.id) or FeedState(), settings))
+            unused.discard(source.id)
+            return
+        ready.append((source, outcome, document))
+        if len(ready) == store.feeds_per_transaction:
             unused.difference_update(_store_updates(store, ready, settings, taxonomy.version, finish))
-        finally:
-            store.release_feeds(sorted(unused), worker=worker)  # claims an interrupted poll did not use
+            ready = []
+
+    try:
+        for source, outcome in fetch.fetch_many(jobs, settings=settings):
+            if isinstance(outcome, fetch.FetchResult) and not outcome.not_modified:
+                fetched_at = _now()
+                reading[reading_pool.submit(outcome, fetched_at)] = (source, outcome, fetched_at)
+            else:
+                finish(_store_outcome(store, source, outcome, None, states.get(source.id) or FeedState(), settings))
+                unused.discard(source.id)
+            for future in readers.done(reading):
+                take(future)
+        for future in as_completed(list(reading)):
+            take(future)
+        unused.difference_update(_store_updates(store, ready, settings, taxonomy.version, finish))
+    finally:
+        store.release_feeds(sorted(unused), worker=worker)  # claims an interrupted poll did not use
 
 
 @dataclass(frozen=True)
@@ -164,15 +189,18 @@ class Reading:
 
 def read_document(result: fetch.FetchResult, taxonomy: topics.Taxonomy, fetched_at: dt.datetime) -> Reading:
     """Parse and tag one fetched document. Never raises: a bad feed is a Reading with an error."""
+    return tag_document(readers.parse_document(result, fetched_at), taxonomy)
+
+
+def tag_document(parsed: ParsedFeed | str, taxonomy: topics.Taxonomy) -> Reading:
+    """Tag a parsed document's items; a string is the reason the document could not be read."""
+    if isinstance(parsed, str):
+        return Reading(error=parsed)
     try:
-        parsed = parse.parse_feed(result.source, result.content or b"", fetched_at=fetched_at, url=result.url,
-                                  headers=result.headers)
         return Reading(parsed, tuple(TaggedItem(item, topics.tag(taxonomy, item.title, item.summary, item.language))
                                      for item in parsed.items))
-    except ParseError as exc:
-        return Reading(error=exc.reason)
     except Exception as exc:  # a feed must never take the poll down; record it and go on
-        return Reading(error=f"unexpected {type(exc).__name__} while reading the feed: {exc}")
+        return Reading(error=f"unexpected {type(exc).__name__} while tagging the feed: {exc}")
 
 
 def _store_updates(store: Store, ready: list[tuple[FeedSource, fetch.FetchResult, Reading]], settings: Settings,
