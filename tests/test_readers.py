@@ -10,6 +10,7 @@ from __future__ import annotations
 import collections
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -108,3 +109,33 @@ def test_a_large_poll_in_a_single_threaded_process_reads_on_every_core() -> None
     script = "from tracker import readers; print(readers.processes_for(500, 0), readers.processes_for(500, 3))"
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
     assert done.stdout.split() == [str(len(os.sched_getaffinity(0))), "3"]
+
+
+DUE_ROUND = textwrap.dedent("""
+    import datetime as dt, sys
+    from sqlalchemy import update
+    from tracker import poller, sources
+    from tracker.config import Settings
+    from tracker.schema import feeds
+    from tracker.store import open_store
+    store = open_store(sys.argv[2])
+    chosen = list(sources.load_sources(sys.argv[1]))
+    first = poller.poll(store, chosen, settings=Settings(db=sys.argv[2]))
+    with store.transaction() as conn:  # two feeds come due, as in a round of `tracker watch`
+        conn.execute(update(feeds).where(feeds.c.id.in_(["f0", "f1"])).values(
+            next_poll=dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)))
+    later = poller.poll(store, chosen, settings=Settings(db=sys.argv[2]), respect_schedule=True)
+    print(first.read_processes, len([f for f in later.feeds if f.outcome == "updated"]), later.read_processes)
+""")
+
+
+@pytest.mark.skipif(sys.platform != "linux" or len(os.sched_getaffinity(0)) < 2, reason="needs Linux, 2 cores")
+def test_a_round_with_few_feeds_due_reads_in_its_own_process(tmp_path: Path) -> None:
+    listing = tmp_path / "feeds.toml"
+    for n in range(12):
+        shutil.copy(DATA / "feeds" / "atom10.xml", tmp_path / f"f{n}.xml")
+    listing.write_text("".join(f'[[feeds]]\nid = "f{n}"\nurl = "f{n}.xml"\n\n' for n in range(12)), encoding="utf-8")
+    done = subprocess.run([sys.executable, "-c", DUE_ROUND, str(listing), str(tmp_path / "t.sqlite")],
+                          capture_output=True, text=True, timeout=60, env=tracker_env())
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [str(len(os.sched_getaffinity(0))), "2", "0"]

@@ -128,16 +128,22 @@ def _poll_batches(store: Store, pending: dict[str, FeedSource], states: dict[str
                   worker: str, taxonomy: topics.Taxonomy, respect_schedule: bool, force: bool,
                   finish: Progress) -> int:
     """Claim, fetch, read and store feeds a batch at a time; returns the reader processes used."""
-    with readers.Readers(readers.processes_for(len(pending), settings.read_processes)) as reading_pool:
+    reading_pool: readers.Readers | None = None
+    try:
         while pending:
             claimed = store.claim_feeds(list(pending), worker=worker, now=_now(), lease_seconds=settings.lease_seconds,
                                         respect_schedule=respect_schedule, force=force,
                                         limit=settings.max_workers * CLAIM_BATCH_PER_WORKER)
             if not claimed:
                 break
+            if reading_pool is None:  # sized by the first claim: a watch round with two feeds due does not fork
+                reading_pool = readers.Readers(readers.processes_for(len(claimed), settings.read_processes))
             jobs = [(pending.pop(i), (states.get(i) or FeedState()).validators) for i in claimed]
             _poll_batch(store, jobs, states, settings, worker, taxonomy, reading_pool, finish)
-        return reading_pool.processes
+        return reading_pool.processes if reading_pool else 0
+    finally:
+        if reading_pool is not None:
+            reading_pool.close()
 
 
 def _poll_batch(store: Store, jobs: Sequence[tuple[FeedSource, Validators | None]], states: dict[str, FeedState],
