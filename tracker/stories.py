@@ -29,10 +29,12 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import heapq
+import os
 import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from itertools import chain, count
@@ -317,6 +319,7 @@ class _UnionFind:
 MAX_CANDIDATES = 64
 # New rows per sparse product in _similar_pairs: bounds the memory of one product.
 _BLOCK = 256
+_THREADS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def _nearest(items: list[_Prepared], i: int, candidates: Iterable[int]) -> list[int]:
@@ -439,7 +442,8 @@ def _similar_pairs(items: list[_Prepared], new_count: int, matrix: csr_matrix, s
     in_time = probe[by_time]  # so the rows near a block are one slice, taken without a copy
     window = WINDOW.total_seconds()
     new_rows = np.argsort(times[:fresh], kind="stable")
-    for start in range(0, fresh, _BLOCK):
+
+    def block_pairs(start: int) -> tuple[np.ndarray, np.ndarray]:
         block = new_rows[start:start + _BLOCK]
         low, high = times[block].min() - window, times[block].max() + window
         first, last = np.searchsorted(sorted_times, low, "left"), np.searchsorted(sorted_times, high, "right")
@@ -457,7 +461,14 @@ def _similar_pairs(items: list[_Prepared], new_count: int, matrix: csr_matrix, s
         firsts = np.flatnonzero(np.r_[True, a[1:] != a[:-1]]) if len(a) else np.empty(0, dtype=np.intp)
         rank = np.arange(len(a)) - np.repeat(firsts, np.diff(np.r_[firsts, len(a)]))
         capped = rank < MAX_CANDIDATES
-        yield from zip(rows[a[capped]].tolist(), rows[b[capped]].tolist(), strict=True)
+        return rows[a[capped]], rows[b[capped]]
+
+    starts = range(0, fresh, _BLOCK)
+    # scipy's sparse products let go of the GIL, so blocks run side by side on several cores; each
+    # block's pairs depend on the block alone, so the result does not depend on the threads.
+    with ThreadPoolExecutor(min(_THREADS, len(starts))) as pool:
+        for a, b in pool.map(block_pairs, starts):
+            yield from zip(a.tolist(), b.tolist(), strict=True)
 
 
 def _exact_pairs(items: list[_Prepared], new_count: int, title_sizes: np.ndarray) -> Iterator[tuple[int, int]]:
