@@ -73,11 +73,12 @@ WORKER_DIES = textwrap.dedent("""
     path = sys.argv[1]
     result = FetchResult(FeedSource(id="f", url=path, allow_local=True), path, 200, open(path, "rb").read())
     now = dt.datetime.now(dt.timezone.utc)
-    with readers.Readers(2) as pool:
-        first = pool.outcome(pool.submit(result, now), result, now)
-        for worker in list(pool._pool._processes.values()):
-            os.kill(worker.pid, signal.SIGKILL)
-        after = [pool.outcome(pool.submit(result, now), result, now) for _ in range(3)]
+    pool = readers.Readers(2)
+    first = pool.outcome(pool.submit(result, now), result, now)
+    for worker in list(pool._pool._processes.values()):
+        os.kill(worker.pid, signal.SIGKILL)
+    after = [pool.outcome(pool.submit(result, now), result, now) for _ in range(3)]
+    pool.close()
     print(json.dumps([len(d.items) if isinstance(d, ParsedFeed) else d for d in [first, *after]]))
 """)
 

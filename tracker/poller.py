@@ -175,7 +175,7 @@ def _poll_batch(store: Store, jobs: Sequence[tuple[FeedSource, Validators | None
             else:
                 finish(_store_outcome(store, source, outcome, None, states.get(source.id) or FeedState(), settings))
                 unused.discard(source.id)
-            for future in readers.done(reading):
+            for future in [f for f in reading if f.done()]:
                 take(future)
         for future in as_completed(list(reading)):
             take(future)
@@ -191,11 +191,6 @@ class Reading:
     parsed: ParsedFeed | None = None
     tagged: tuple[TaggedItem, ...] = ()
     error: str | None = None
-
-
-def read_document(result: fetch.FetchResult, taxonomy: topics.Taxonomy, fetched_at: dt.datetime) -> Reading:
-    """Parse and tag one fetched document. Never raises: a bad feed is a Reading with an error."""
-    return tag_document(readers.parse_document(result, fetched_at), taxonomy)
 
 
 def tag_document(parsed: ParsedFeed | str, taxonomy: topics.Taxonomy) -> Reading:

@@ -16,9 +16,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
-from typing import TypeVar
 
 from tracker import parse
 from tracker.errors import ParseError
@@ -27,7 +25,6 @@ from tracker.models import FetchResult, ParsedFeed
 # Below this many feeds in a poll, forking workers costs more than it saves.
 MIN_FEEDS_FOR_PROCESSES = 8
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
-T = TypeVar("T")
 
 
 def parse_document(result: FetchResult, fetched_at: dt.datetime) -> ParsedFeed | str:
@@ -117,14 +114,3 @@ class Readers:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
-
-    def __enter__(self) -> Readers:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def done(futures: Iterable[Future[T]]) -> list[Future[T]]:
-    """The futures already finished, without waiting."""
-    return [f for f in futures if f.done()]
