@@ -317,9 +317,10 @@ class _UnionFind:
 # news never comes close, and the flood stays linear. Beyond the cap, which pairs get checked can
 # depend on arrival order.
 MAX_CANDIDATES = 64
-# New rows per sparse product in _similar_pairs: bounds the memory of one product.
+# New rows per sparse product in _similar_pairs: bounds the memory of one product. Products run on
+# up to _THREADS threads at once (one per core, at most 4, so memory stays bounded on a big machine).
 _BLOCK = 256
-_THREADS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+_THREADS = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 
 def _nearest(items: list[_Prepared], i: int, candidates: Iterable[int]) -> list[int]:
