@@ -14,6 +14,7 @@ import datetime as dt
 import html
 import io
 import json
+import os
 import re
 import sqlite3
 import subprocess
@@ -276,6 +277,30 @@ def test_all_hostile_documents_in_one_poll_leave_a_good_feed_alone(httpserver: H
         check_case(case, outcomes[source.id], db_path, server_root(httpserver))
     assert store_problems(db_path) == []
     assert consistency_problems(db_path) == []
+
+
+@pytest.mark.slow
+def test_hostile_documents_read_in_worker_processes_store_what_one_process_stores(
+        httpserver: HTTPServer, tmp_path: Path, secret_uri: str) -> None:
+    """`tracker poll` parses on two cores (tracker/readers.py): every hostile document gives the
+    same articles, topics and feed health there as in the poll's own process."""
+    from .test_readers import stored
+
+    sources = [serve_case(httpserver, case, secret_uri) for case in CASES]
+    listing = tmp_path / "feeds.toml"
+    listing.write_text("".join(f'[[feeds]]\nid = "{s.id}"\nurl = "{s.url}"\n\n' for s in sources), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")} | {
+        "TRACKER_ALLOW_PRIVATE_NETWORKS": "1", "TRACKER_TOTAL_TIMEOUT": "20"}
+    dbs = {}
+    for processes in ("1", "2"):
+        dbs[processes] = str(tmp_path / f"p{processes}.sqlite")
+        done = subprocess.run([TRACKER, "poll", "--feeds", str(listing), "--db", dbs[processes]], capture_output=True,
+                              text=True, timeout=300, env=env | {"TRACKER_READ_PROCESSES": processes})
+        assert done.returncode == 0, done.stderr
+        assert ("parsed in 2 processes" in done.stdout) is (processes == "2")
+    assert stored(Path(dbs["2"])) == stored(Path(dbs["1"]))
+    assert store_problems(dbs["2"]) == [] and consistency_problems(dbs["2"]) == []
+    assert SECRET not in json.dumps(db_rows(dbs["2"], "SELECT title, summary, link FROM articles"))
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-16-be"])
