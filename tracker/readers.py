@@ -54,7 +54,7 @@ def processes_for(feeds: int, setting: int) -> int:
     """How many reader processes a poll of ``feeds`` feeds uses; 0 means it reads in its own process.
 
     ``setting`` is Settings.read_processes: 0 chooses (one per core for a large poll, at most
-    MAX_AUTO_PROCESSES), 1 never forks, N forks N on a machine of several cores.
+    MAX_AUTO_PROCESSES, none on one core), 1 never forks, N forks N.
     """
     if setting == 1 or feeds < MIN_FEEDS_FOR_PROCESSES:
         return 0
@@ -63,9 +63,10 @@ def processes_for(feeds: int, setting: int) -> int:
     # dashboard's "poll now" thread does not).
     if sys.platform != "linux" or threading.active_count() > 1:
         return 0
-    cores = len(os.sched_getaffinity(0))
-    wanted = setting or min(cores, MAX_AUTO_PROCESSES)
-    return wanted if wanted > 1 and cores > 1 else 0
+    if setting > 1:
+        return setting
+    cores = min(len(os.sched_getaffinity(0)), MAX_AUTO_PROCESSES)
+    return cores if cores > 1 else 0
 
 
 class Readers:
