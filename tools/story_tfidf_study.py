@@ -1,6 +1,7 @@
 """Would TF-IDF cosine over title and summary link more same-story pairs than the story rules?
 
-    TRACKER_EVAL_DIR=../shared/eval TRACKER_BENCH_DIR=../shared/bench .venv/bin/python tools/story_tfidf_study.py
+    TRACKER_EVAL_DIR=../shared/eval TRACKER_BENCH_DIR=../shared/bench \
+        .venv/bin/python tools/story_tfidf_study.py [HOURS]
 
 Tokens are the ones story clustering uses (word stems, CJK character bigrams); weights are
 (1 + log tf) x idf, with document frequencies counted over the benchmark sample (50,000 real items).
@@ -28,7 +29,7 @@ from tracker import stories  # noqa: E402
 from tracker.stories import StoryArticle  # noqa: E402
 
 THRESHOLDS = (0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
-HOURS = 24
+HOURS = float(sys.argv[1]) if len(sys.argv) > 1 else 24.0
 
 
 def tokens(article: StoryArticle) -> list[str]:
@@ -86,8 +87,9 @@ def main() -> None:
     header = lines[0].split("\t")
     near = [dict(zip(header, line.split("\t"), strict=True)) for line in lines[1:]]
     bench = _bench_articles(bench_dir, {p[k] for p in near for k in ("id_a", "id_b")})
-    scored = [(p["same"] == "1", cosine(bench[p["id_a"]], bench[p["id_b"]]), p["kind"]) for p in near]
-    print(f"near misses: {len(near)} pairs, {sum(s[0] for s in scored)} one story")
+    scored = [(p["same"] == "1", cosine(bench[p["id_a"]], bench[p["id_b"]]), p["kind"])
+              for p in near if hours(bench[p["id_a"]], bench[p["id_b"]]) <= HOURS]
+    print(f"near misses within {HOURS:g} hours: {len(scored)} pairs, {sum(s[0] for s in scored)} one story")
     for threshold in THRESHOLDS:
         linked = [s for s in scored if s[1] >= threshold]
         wrong = collections.Counter(s[2] for s in linked if not s[0])
