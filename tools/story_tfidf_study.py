@@ -9,7 +9,8 @@ A pair links when `same_story` links it, or when the two come from different out
 24 hours and their cosine reaches the threshold. Prints precision and recall on the labelled pairs
 (tests/data/story_pairs.tsv, tune and test splits) and the share of one-story pairs among the
 labelled near misses each threshold would link (tests/data/story_near_misses.tsv): those are what a
-looser rule adds on a real stream. A study, not part of the tracker.
+looser rule adds on a real stream. Last, the same over whole stories: single linkage over the
+evaluation corpus, as story clustering would join them. A study, not part of the tracker.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import json
 import math
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -95,6 +97,43 @@ def main() -> None:
         wrong = collections.Counter(s[2] for s in linked if not s[0])
         print(f"  cosine >= {threshold}: links {len(linked)}, one story {sum(s[0] for s in linked)} "
               f"(precision {sum(s[0] for s in linked) / max(1, len(linked)):.2f}); wrong: {dict(wrong)}")
+    whole_stories(articles, labelled, cosine, hours)
+
+
+def whole_stories(articles: dict[str, StoryArticle], labelled: list[dict[str, str]],
+                  cosine: Callable[[StoryArticle, StoryArticle], float],
+                  hours: Callable[[StoryArticle, StoryArticle], float]) -> None:
+    """Single linkage over the whole evaluation corpus: the rules' stories, joined further by every
+    pair of different outlets within HOURS whose cosine reaches the threshold; then how often the
+    labelled pairs land in one story."""
+    ordered = sorted(articles.values(), key=lambda a: a.published)
+    rules = stories.assign_stories([], ordered)
+    close = []  # (cosine, a, b) for pairs of different outlets within HOURS
+    for i, a in enumerate(ordered):
+        for b in ordered[i + 1:]:
+            if hours(a, b) > HOURS:
+                break
+            if a.source_id != b.source_id:
+                close.append((cosine(a, b), a.id, b.id))
+    print(f"whole stories over the evaluation corpus ({len(ordered)} items), links within {HOURS:g} hours")
+    for threshold in (None, *THRESHOLDS):
+        parent = dict(rules)  # article -> its rules' story; a story -> the story it was joined to
+        for value, a, b in close:
+            if threshold is not None and value >= threshold and _root(parent, a) != _root(parent, b):
+                parent[_root(parent, a)] = _root(parent, b)
+        for split in ("tune", "test"):
+            subset = [p for p in labelled if p["split"] == split]
+            joined = [p["same"] == "1" for p in subset if _root(parent, p["id_a"]) == _root(parent, p["id_b"])]
+            positives = sum(p["same"] == "1" for p in subset)
+            name = "rules alone" if threshold is None else f"and cosine >= {threshold}"
+            print(f"  {name:19} {split}: precision {sum(joined) / max(1, len(joined)):.2f}  "
+                  f"recall {sum(joined) / positives:.2f}")
+
+
+def _root(parent: dict[str, str], x: str) -> str:
+    while parent.get(x, x) != x:
+        x = parent[x]
+    return x
 
 
 if __name__ == "__main__":
