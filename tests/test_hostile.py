@@ -14,7 +14,6 @@ import datetime as dt
 import html
 import io
 import json
-import os
 import re
 import sqlite3
 import subprocess
@@ -284,13 +283,13 @@ def test_hostile_documents_read_in_worker_processes_store_what_one_process_store
         httpserver: HTTPServer, tmp_path: Path, secret_uri: str) -> None:
     """`tracker poll` parses on two cores (tracker/readers.py): every hostile document gives the
     same articles, topics and feed health there as in the poll's own process."""
+    from .test_faults import tracker_env
     from .test_readers import stored
 
     sources = [serve_case(httpserver, case, secret_uri) for case in CASES]
     listing = tmp_path / "feeds.toml"
     listing.write_text("".join(f'[[feeds]]\nid = "{s.id}"\nurl = "{s.url}"\n\n' for s in sources), encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")} | {
-        "TRACKER_ALLOW_PRIVATE_NETWORKS": "1", "TRACKER_TOTAL_TIMEOUT": "20"}
+    env = tracker_env(TRACKER_TOTAL_TIMEOUT="20")
     dbs = {}
     for processes in ("1", "2"):
         dbs[processes] = str(tmp_path / f"p{processes}.sqlite")

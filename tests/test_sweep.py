@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 import subprocess
 import threading
@@ -39,6 +38,7 @@ from tracker.models import FeedSource, PollReport
 from tracker.store import open_store
 
 from .conftest import shared_dir
+from .test_faults import tracker_env
 from .test_hostile import TRACKER, assert_csv_is_safe, consistency_problems, store_problems
 from .test_readers import stored
 
@@ -284,8 +284,7 @@ def test_every_document_of_the_kit(server: DocumentServer, db_path: str, tmp_pat
     listing = tmp_path / "feeds.toml"
     listing.write_text("".join(f'[[feeds]]\nid = "{s.id}"\nurl = "{s.url}"\n\n' for s in sources), encoding="utf-8")
     on_two = str(tmp_path / "two.sqlite")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")} | {
-        "TRACKER_ALLOW_PRIVATE_NETWORKS": "1", "TRACKER_MAX_WORKERS": "8", "TRACKER_READ_PROCESSES": "2"}
+    env = tracker_env(TRACKER_MAX_WORKERS="8", TRACKER_READ_PROCESSES="2")
     done = subprocess.run([TRACKER, "poll", "--feeds", str(listing), "--db", on_two], capture_output=True, text=True,
                           timeout=600, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
