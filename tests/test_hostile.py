@@ -283,20 +283,15 @@ def test_hostile_documents_read_in_worker_processes_store_what_one_process_store
         httpserver: HTTPServer, tmp_path: Path, secret_uri: str) -> None:
     """`tracker poll` parses on two cores (tracker/readers.py): every hostile document gives the
     same articles, topics and feed health there as in the poll's own process."""
-    from .test_faults import tracker_env
-    from .test_readers import stored
+    from .test_readers import poll_listing, stored, write_listing
 
     sources = [serve_case(httpserver, case, secret_uri) for case in CASES]
-    listing = tmp_path / "feeds.toml"
-    listing.write_text("".join(f'[[feeds]]\nid = "{s.id}"\nurl = "{s.url}"\n\n' for s in sources), encoding="utf-8")
-    env = tracker_env(TRACKER_TOTAL_TIMEOUT="20")
+    listing = write_listing(tmp_path / "feeds.toml", ((s.id, s.url) for s in sources))
     dbs = {}
-    for processes in ("1", "2"):
-        dbs[processes] = str(tmp_path / f"p{processes}.sqlite")
-        done = subprocess.run([TRACKER, "poll", "--feeds", str(listing), "--db", dbs[processes]], capture_output=True,
-                              text=True, timeout=300, env=env | {"TRACKER_READ_PROCESSES": processes})
-        assert done.returncode == 0, done.stderr
-        assert ("parsed in 2 processes" in done.stdout) is (processes == "2")
+    for processes in (1, 2):
+        dbs[str(processes)] = str(tmp_path / f"p{processes}.sqlite")
+        output = poll_listing(listing, dbs[str(processes)], processes, timeout=300, TRACKER_TOTAL_TIMEOUT="20")
+        assert ("parsed in 2 processes" in output) is (processes == 2)
     assert stored(Path(dbs["2"])) == stored(Path(dbs["1"]))
     assert store_problems(dbs["2"]) == [] and consistency_problems(dbs["2"]) == []
     assert SECRET not in json.dumps(db_rows(dbs["2"], "SELECT title, summary, link FROM articles"))

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -25,10 +26,18 @@ from .conftest import DATA
 from .test_faults import TRACKER, db_rows, tracker_env
 
 
-def poll_listing(listing: Path, db: Path, processes: int) -> str:
+def write_listing(path: Path, feeds: Iterable[tuple[str, str]]) -> Path:
+    """A feeds.toml of (id, url) pairs."""
+    path.write_text("".join(f'[[feeds]]\nid = "{i}"\nurl = "{url}"\n\n' for i, url in feeds), encoding="utf-8")
+    return path
+
+
+def poll_listing(listing: Path, db: Path | str, processes: int, *, timeout: float = 120, **variables: str) -> str:
+    """`tracker poll` over a listing with TRACKER_READ_PROCESSES=``processes``; its output."""
     done = subprocess.run([TRACKER, "poll", "--feeds", str(listing), "--db", str(db)], capture_output=True,
-                          text=True, timeout=120, env=tracker_env(TRACKER_READ_PROCESSES=str(processes)))
-    assert done.returncode == 0, done.stderr
+                          text=True, timeout=timeout,
+                          env=tracker_env(TRACKER_READ_PROCESSES=str(processes), **variables))
+    assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
 
 
@@ -54,9 +63,7 @@ def test_a_poll_read_on_two_cores_stores_exactly_what_one_core_stores(tmp_path: 
     # Every file of the parser's test data: good feeds, broken ones, HTML pages, an entity bomb.
     files = sorted(p for p in (DATA / "feeds").iterdir() if p.suffix in {".xml", ".json", ".html", ".txt"})
     assert len(files) >= readers.MIN_FEEDS_FOR_PROCESSES
-    listing = tmp_path / "feeds.toml"
-    listing.write_text("".join(f'[[feeds]]\nid = "f{n}"\nurl = "{p}"\n\n' for n, p in enumerate(files)),
-                       encoding="utf-8")
+    listing = write_listing(tmp_path / "feeds.toml", ((f"f{n}", str(p)) for n, p in enumerate(files)))
     one, two = poll_listing(listing, tmp_path / "one.sqlite", 1), poll_listing(listing, tmp_path / "two.sqlite", 2)
     assert "parsed in" not in one
     assert "parsed in 2 processes" in two
@@ -133,10 +140,9 @@ DUE_ROUND = textwrap.dedent("""
 
 @pytest.mark.skipif(sys.platform != "linux" or len(os.sched_getaffinity(0)) < 2, reason="needs Linux, 2 cores")
 def test_a_round_with_few_feeds_due_reads_in_its_own_process(tmp_path: Path) -> None:
-    listing = tmp_path / "feeds.toml"
     for n in range(12):
         shutil.copy(DATA / "feeds" / "atom10.xml", tmp_path / f"f{n}.xml")
-    listing.write_text("".join(f'[[feeds]]\nid = "f{n}"\nurl = "f{n}.xml"\n\n' for n in range(12)), encoding="utf-8")
+    listing = write_listing(tmp_path / "feeds.toml", ((f"f{n}", f"f{n}.xml") for n in range(12)))
     done = subprocess.run([sys.executable, "-c", DUE_ROUND, str(listing), str(tmp_path / "t.sqlite")],
                           capture_output=True, text=True, timeout=60, env=tracker_env())
     assert done.returncode == 0, done.stderr

@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import subprocess
 import threading
 import time
 from collections import Counter, defaultdict
@@ -38,9 +37,8 @@ from tracker.models import FeedSource, PollReport
 from tracker.store import open_store
 
 from .conftest import shared_dir
-from .test_faults import tracker_env
-from .test_hostile import TRACKER, assert_csv_is_safe, consistency_problems, store_problems
-from .test_readers import stored
+from .test_hostile import assert_csv_is_safe, consistency_problems, store_problems
+from .test_readers import poll_listing, stored, write_listing
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -281,14 +279,9 @@ def test_every_document_of_the_kit(server: DocumentServer, db_path: str, tmp_pat
     assert consistency_problems(db_path, topics.load_taxonomy(sweep_settings(db_path).topics_file)) == []
     assert seconds < 300
     # The same kit through `tracker poll` parsing on two cores (tracker/readers.py) stores the same.
-    listing = tmp_path / "feeds.toml"
-    listing.write_text("".join(f'[[feeds]]\nid = "{s.id}"\nurl = "{s.url}"\n\n' for s in sources), encoding="utf-8")
+    listing = write_listing(tmp_path / "feeds.toml", ((s.id, s.url) for s in sources))
     on_two = str(tmp_path / "two.sqlite")
-    env = tracker_env(TRACKER_MAX_WORKERS="8", TRACKER_READ_PROCESSES="2")
-    done = subprocess.run([TRACKER, "poll", "--feeds", str(listing), "--db", on_two], capture_output=True, text=True,
-                          timeout=600, env=env)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "parsed in 2 processes" in done.stdout
+    assert "parsed in 2 processes" in poll_listing(listing, on_two, 2, timeout=600, TRACKER_MAX_WORKERS="8")
     assert stored(Path(on_two)) == stored(Path(db_path))
 
 
