@@ -122,8 +122,10 @@ def cross_validate(taxonomy: Taxonomy, evidence: list[LabelledItem], topic: str)
     y = np.array([topic in i.topics for i in items])
     ruled = np.array([topic in {m.topic for m in tag(taxonomy, i.title, i.summary, i.language)} for i in items])
     leads = [lead(taxonomy, i) for i in items]
-    print(f"\n{topic}: {len(items)} items, {y.sum()} positive; rules alone tp/fp/fn {counts(y, ruled)}"
-          f" F1 {f1(*counts(y, ruled)):.3f}")
+    print(
+        f"\n{topic}: {len(items)} items, {y.sum()} positive; rules alone tp/fp/fn {counts(y, ruled)}"
+        f" F1 {f1(*counts(y, ruled)):.3f}"
+    )
     print("  strength | model alone (p >= 0.5) | rules, vetoed under: " + "  ".join(map(str, THRESHOLDS)))
     for strength in STRENGTHS:
         p = np.zeros(len(items))
@@ -135,12 +137,17 @@ def cross_validate(taxonomy: Taxonomy, evidence: list[LabelledItem], topic: str)
                 p[test] += model.probabilities([leads[i] for i in test]) / SPLITS
         alone = counts(y, p >= 0.5)
         vetoed = [counts(y, ruled & (p >= t)) for t in THRESHOLDS]
-        print(f"  {strength:>8} | {f1(*alone):.3f} {alone} | "
-              + "  ".join(f"{f1(*c):.3f} {c}" for c in vetoed))
+        print(f"  {strength:>8} | {f1(*alone):.3f} {alone} | " + "  ".join(f"{f1(*c):.3f} {c}" for c in vetoed))
 
 
-def holdout(taxonomy: Taxonomy, evidence: list[LabelledItem], held: list[LabelledItem], topic: str,
-            strength: float, threshold: float) -> None:
+def holdout(
+    taxonomy: Taxonomy,
+    evidence: list[LabelledItem],
+    held: list[LabelledItem],
+    topic: str,
+    strength: float,
+    threshold: float,
+) -> None:
     items = [i for i in evidence if i.covers(topic)]
     model = Model([lead(taxonomy, i) for i in items], np.array([topic in i.topics for i in items]), strength)
     y = np.array([topic in i.topics for i in held])
@@ -148,8 +155,10 @@ def holdout(taxonomy: Taxonomy, evidence: list[LabelledItem], held: list[Labelle
     p = model.probabilities([lead(taxonomy, i) for i in held])
     kept = ruled & (p >= threshold)
     print(f"{topic} held back, strength {strength}, threshold {threshold}:")
-    print(f"  rules alone {counts(y, ruled)} F1 {f1(*counts(y, ruled)):.3f}; "
-          f"with the veto {counts(y, kept)} F1 {f1(*counts(y, kept)):.3f}")
+    print(
+        f"  rules alone {counts(y, ruled)} F1 {f1(*counts(y, ruled)):.3f}; "
+        f"with the veto {counts(y, kept)} F1 {f1(*counts(y, kept)):.3f}"
+    )
     for k in np.flatnonzero(ruled | y):
         mark = "set aside" if ruled[k] and not kept[k] else ("tagged" if ruled[k] else "missed")
         print(f"  {'+' if y[k] else '-'} p={p[k]:.3f} {mark:<9} {held[k].id[:10]}")
