@@ -109,3 +109,18 @@ def test_summary_agrees_with_a_brute_force_count(demo_db: str, filters: Filters)
     wanted = filters.topics or tuple(t for ts in everything["topics"] for t in ts.split(";") if t)
     expected = {t: int(sum(t in ts.split(";") for ts in chosen["topics"])) for t in set(wanted)}
     assert {t: n for t, n in summary["topics"].items()} == {t: n for t, n in expected.items() if n}
+
+
+def test_shares_divide_by_everything_collected_whatever_the_words_asked_for(demo_db: str) -> None:
+    """A search narrows what is counted, not what it is counted out of: Taiwan's share of stories
+    about Kinmen is a share of all stories, never 100 % (it was, when the totals were searched too)."""
+    from tracker import charts, story_queries
+
+    searched, collected = Filters(text="Kinmen", language="en"), Filters(language="en")
+    for read in (queries.totals_by_day, story_queries.story_totals_by_day):
+        assert read(demo_db, searched).equals(read(demo_db, collected)), read.__name__
+        assert read(demo_db, Filters(topics=("taiwan",))).equals(read(demo_db, Filters())), read.__name__
+    daily = queries.topic_counts_by_day(demo_db, searched)
+    shares = charts.bucket_counts(daily, queries.totals_by_day(demo_db, searched), "month")
+    assert 0 < daily["articles"].sum() < queries.topic_counts_by_day(demo_db, collected)["articles"].sum()
+    assert 0 < shares["share"].max() < 50  # Kinmen is a small part of any month's news

@@ -52,6 +52,12 @@ class Filters:
     def without_topics(self) -> Filters:
         return replace(self, topics=())
 
+    def collected(self) -> Filters:
+        """What a share divides by: everything collected in the same days, outlets and language.
+        Topics and words choose what is counted, not what it is counted out of: under a search for
+        "Kinmen", Taiwan's share is Kinmen stories on Taiwan among all stories, never 100 %."""
+        return replace(self, topics=(), text="")
+
 
 def _day_start(day: dt.date) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
@@ -323,14 +329,16 @@ def topic_counts_by_day(location: str, filters: Filters) -> pd.DataFrame:
 
 
 def totals_by_day(location: str, filters: Filters) -> pd.DataFrame:
-    """All collected articles per UTC day under the filters other than topics: columns day, articles."""
+    """All collected articles per UTC day (``Filters.collected``: topics and words aside): columns
+    day, articles."""
+    filters = filters.collected()
     if uses_rollups(filters):
         stmt = (select(daily_counts.c.day, func.sum(daily_counts.c.articles))
                 .where(daily_counts.c.topic == ALL_TOPICS, *_rollup_conditions(filters))
                 .group_by(daily_counts.c.day).order_by(daily_counts.c.day))
     else:
         day = _day(articles.c.published).label("day")
-        stmt = _filtered(select(day, func.count()), filters.without_topics()).group_by(day).order_by(day)
+        stmt = _filtered(select(day, func.count()), filters).group_by(day).order_by(day)
     with Store(location).transaction(write=False) as conn:
         rows = conn.execute(stmt).all()
     frame = pd.DataFrame([tuple(r) for r in rows], columns=["day", "articles"])

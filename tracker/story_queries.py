@@ -100,14 +100,15 @@ def story_counts_by_day(location: str, filters: Filters) -> pd.DataFrame:
 
 
 def story_totals_by_day(location: str, filters: Filters) -> pd.DataFrame:
-    """All stories per UTC day of their first article (the topic filter aside): columns day, stories."""
+    """All stories per UTC day of their first article (``Filters.collected``: topics and words aside):
+    columns day, stories."""
+    filters = filters.collected()
     if uses_rollups(filters) and not filters.language:
         stmt = (select(daily_story_counts.c.day, daily_story_counts.c.stories)
                 .where(daily_story_counts.c.topic == ALL_TOPICS, *_day_range(filters)))
     else:
         day = func.date(stories_table.c.first_seen)
-        stmt = (select(day, func.count()).where(*_story_conditions(filters.without_topics(),
-                                                                  stories_table.c.first_seen)).group_by(day))
+        stmt = select(day, func.count()).where(*_story_conditions(filters, stories_table.c.first_seen)).group_by(day)
     with Store(location).transaction(write=False) as conn:
         frame = pd.DataFrame([tuple(r) for r in conn.execute(stmt)], columns=["day", "stories"])
     frame["stories"] = frame["stories"].astype(int)
