@@ -31,4 +31,6 @@ selected = ui.selected_ids(event)
 if selected:
     ui.article_table(ui.read("articles_frame", story_ids=selected), ctx.labels)
 else:
-    st.caption("Select markers on the chart (click, or drag a box) to list those stories' articles here.")
+    st.caption("Click a marker to list its story's articles here (shift-click adds more); the box and lasso "
+               "tools in the chart's toolbar select many at once. Dragging on the chart zooms; double-click "
+               "zooms back out.")

@@ -166,6 +166,21 @@ def test_invalid_link_values_are_noted_not_fatal(demo_app: b.AppServer, page: Pa
     assert not {"topics", "from", "lang"} & set(b.query(page))
 
 
+def test_clicking_a_timeline_marker_lists_its_story(demo_app: b.AppServer, page: Page) -> None:
+    """A click selects (Streamlit allows it only while no select tool is active, so the chart's
+    drag zooms), and the story's articles are listed under the chart."""
+    b.open_page(page, demo_app.url + "/timeline?topics=talks&from=2023-01-01&to=2023-12-31", "Timeline", charts=True)
+    main = page.get_by_test_id("stMain")
+    assert main.get_by_test_id("stDataFrame").count() == 0
+    marker = page.locator(b.PLOT_MARKS).first.bounding_box()
+    assert marker is not None
+    with b.rerun(page):
+        page.mouse.click(marker["x"] + marker["width"] / 2, marker["y"] + marker["height"] / 2)
+    main.get_by_test_id("stDataFrame").wait_for(timeout=10_000)
+    assert main.get_by_test_id("stDataFrame").count() == 1
+    assert_no_errors(page, "Timeline")
+
+
 # --- hostile feed text -------------------------------------------------------------------------
 
 # Anything in the DOM that feed text must never become.

@@ -140,7 +140,8 @@ def timeline_figure(points: pd.DataFrame, *, labels: Mapping[str, str], colors: 
                     "opacity": 0.75, "line": {"width": 0.5, "color": "white"}},
         )
     _draw_milestones(fig, milestones, points["published"].min(), points["published"].max())
-    fig.update_layout(height=160 + 60 * len(order), showlegend=False, dragmode="select", hovermode="closest",
+    # Zoom, not box-select, on drag: Streamlit turns click-to-select off while a select tool is active.
+    fig.update_layout(height=160 + 60 * len(order), showlegend=False, dragmode="zoom", hovermode="closest",
                       margin={"l": 10, "r": 10, "t": _milestone_margin(milestones, points["published"]), "b": 10},
                       xaxis_title="Date (UTC)", yaxis_title="Topic")
     fig.update_yaxes(categoryorder="array", categoryarray=[plain(labels.get(t, t)) for t in reversed(order)])
