@@ -40,7 +40,7 @@ def test_timeline_lanes_and_milestones(monkeypatch: pytest.MonkeyPatch, demo_db:
 
 def test_no_selection_explains_how_to_select(monkeypatch: pytest.MonkeyPatch, demo_db: str) -> None:
     at = run_app(monkeypatch, demo_db, PAGE)
-    assert any("Select markers" in c.value for c in at.caption)
+    assert any("Click a marker" in c.value for c in at.caption)
 
 
 def test_a_selection_names_stories_and_lists_their_articles(demo_db: str) -> None:
