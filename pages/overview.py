@@ -21,20 +21,22 @@ bucket = bucket_col.segmented_control("Bucket", charts.BUCKETS, default=ui.defau
 mode = mode_col.segmented_control("Show", charts.MODES, default="share", key="ov_mode",
                                   format_func={"share": "% of all", "count": "Counts"}.get) or "share"
 unit = unit_col.segmented_control("Count", ui.UNITS, default="stories", key="ov_unit") or "stories"
+window = (ctx.filters.since, ctx.filters.until)
 counts = ui.frequency_counts(ctx.filters, bucket, unit)
 st.plotly_chart(charts.topic_frequency_figure(counts, mode=mode, bucket=bucket, unit=unit, labels=ctx.labels,
-                                              colors=ctx.colors, rules_changed=ctx.rules_changed),
+                                              colors=ctx.colors, rules_changed=ctx.rules_changed, window=window),
                 key="ov_frequency")
 st.caption(ui.FREQUENCY_NOTE)
 
 st.subheader("Tension index")
 index = ui.read_stories("tension_index_by", ctx.filters, bucket)
 spikes = ui.read_stories("spikes", ctx.filters)
-st.plotly_chart(charts.index_figure(index, spikes, labels=ctx.labels, colors=ctx.colors), key="ov_index")
+st.plotly_chart(charts.index_figure(index, spikes, labels=ctx.labels, colors=ctx.colors, bucket=bucket, window=window),
+                key="ov_index")
 daily_index = ui.read_stories("tension_index", ctx.filters)
 st.download_button("Download the daily index (CSV)", export.to_csv_bytes(export.index_export_frame(daily_index)),
                    file_name=ui.csv_name(ctx.filters, "index"), mime="text/csv", key="ov_index_csv", icon="⬇️")
-ui.index_method()
+ui.index_method(bucket)
 ui.spike_list(spikes, ctx.labels)
 
 st.subheader("Newest tagged headlines")

@@ -13,16 +13,18 @@ if ctx.db.articles == 0:
 
 show_milestones = st.toggle("Show key milestones", value=True, key="tl_milestones")
 milestones = ui.load_milestones() if show_milestones else None
+window = (ctx.filters.since, ctx.filters.until)
 points, total = ui.read_stories("story_points", ctx.filters, limit=ui.TIMELINE_LIMIT)
 if total > ui.TIMELINE_LIMIT:
     st.caption(f"{total:,} tagged stories: too many to draw one by one, so they are grouped by week. "
                "Narrow the dates or topics to see single stories you can select.")
     counts = ui.read_stories("story_counts_by_day", ctx.filters)
     st.plotly_chart(charts.timeline_binned_figure(counts, bucket="week", labels=ctx.labels, colors=ctx.colors,
-                                                  milestones=milestones), key="tl_binned")
+                                                  milestones=milestones, window=window), key="tl_binned")
     st.stop()
 
-event = st.plotly_chart(charts.timeline_figure(points, labels=ctx.labels, colors=ctx.colors, milestones=milestones),
+event = st.plotly_chart(charts.timeline_figure(points, labels=ctx.labels, colors=ctx.colors, milestones=milestones,
+                                               window=window),
                         key="tl_chart", on_select="rerun", selection_mode=("points", "box", "lasso"))
 st.caption("One marker per story; larger markers were carried by more outlets. Hover for the headline.")
 

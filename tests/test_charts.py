@@ -58,11 +58,43 @@ def test_topic_frequency_figure() -> None:
                                         rules_changed=dt.date(2024, 5, 24))
     assert [t.name for t in fig.data] == ["Taiwan", "US–China talks"]
     assert list(fig.data[0].y) == [50.0, 50.0] and fig.data[0].marker.color == "#d62728"
-    assert fig.layout.barmode == "stack"
+    # A row of bars per topic, not stacked bars: shares of items with several topics add up past 100 %.
+    assert [(t.xaxis, t.yaxis) for t in fig.data] == [("x", "y"), ("x2", "y2")] and not fig.layout.barmode
+    assert [a.text for a in fig.layout.annotations][:2] == ["Taiwan", "US–China talks"]
     assert fig.layout.yaxis.title.text == "% of all collected articles"
+    assert fig.layout.yaxis.range == fig.layout.yaxis2.range  # one scale for every row
     assert any("rules changed" in a.text for a in fig.layout.annotations)
     by_count = charts.topic_frequency_figure(counts, mode="count", bucket="week", labels=LABELS, colors=COLORS)
     assert list(by_count.data[0].y) == [5, 2] and by_count.layout.yaxis.title.text == "articles"
+    assert by_count.layout.xaxis2.title.text == "Week (UTC)"
+
+
+def test_frequency_bars_read_zero_and_stay_empty_where_nothing_was_collected() -> None:
+    """Weeks with news but no Taiwan item read 0; a week with nothing collected is a gap, not 0."""
+    daily = pd.DataFrame({"day": days("2024-05-06", "2024-05-27"), "topic": ["taiwan", "taiwan"], "articles": [2, 1]})
+    totals = pd.DataFrame({"day": days("2024-05-06", "2024-05-13", "2024-05-27"), "articles": [4, 5, 2]})
+    counts = charts.bucket_counts(daily, totals, "week")
+    fig = charts.topic_frequency_figure(counts, mode="share", bucket="week", labels=LABELS, colors=COLORS)
+    bars = fig.data[0]
+    assert [pd.Timestamp(x).date().isoformat() for x in bars.x] == ["2024-05-06", "2024-05-13", "2024-05-20",
+                                                                    "2024-05-27"]
+    assert list(bars.y[:2]) == [50.0, 0.0] and pd.isna(bars.y[2]) and bars.y[3] == 50.0
+
+
+def test_time_charts_span_the_chosen_window_not_only_the_data() -> None:
+    """A window with news in its middle only shows its empty ends, instead of stretching the data."""
+    counts = pd.DataFrame({"period": days("2022-08-01"), "topic": ["taiwan"], "articles": [3], "total": [6],
+                           "share": [50.0]})
+    window = (dt.date(2022, 7, 15), dt.date(2022, 9, 15))
+    fig = charts.topic_frequency_figure(counts, mode="share", bucket="month", labels=LABELS, colors=COLORS,
+                                        window=window)
+    first, last = (pd.Timestamp(x) for x in fig.layout.xaxis.range)
+    assert first.date() == dt.date(2022, 7, 15) and last.date() == dt.date(2022, 9, 16)
+    open_ended = charts.topic_frequency_figure(counts, mode="share", bucket="month", labels=LABELS, colors=COLORS)
+    first, last = (pd.Timestamp(x) for x in open_ended.layout.xaxis.range)
+    assert first < pd.Timestamp("2022-08-01", tz="UTC") < last < pd.Timestamp("2022-08-03", tz="UTC")
+    timeline = charts.timeline_figure(points("a", "b"), labels=LABELS, colors=COLORS, window=window)
+    assert pd.Timestamp(timeline.layout.xaxis.range[0]).date() == dt.date(2022, 7, 15)
 
 
 def test_empty_figures_say_what_to_do() -> None:

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 BUCKETS = ("day", "week", "month")
 MODES = ("share", "count")
@@ -48,7 +49,9 @@ def bucket_counts(daily: pd.DataFrame, totals: pd.DataFrame, bucket: str) -> pd.
     """Per-topic counts per bucket with the share of all collected articles in that bucket.
 
     ``daily``: day, topic, articles. ``totals``: day, articles (all topics).
-    Returns period, topic, articles, total, share (0–100).
+    Returns period, topic, articles, total, share (0–100): a row for every topic of ``daily`` in
+    every bucket where anything was collected (0 where the topic had nothing, so a line drawn
+    from it drops to 0 rather than skipping the bucket).
     """
     if bucket not in BUCKETS:
         raise ValueError(f"bucket must be one of {BUCKETS}")
@@ -59,10 +62,30 @@ def bucket_counts(daily: pd.DataFrame, totals: pd.DataFrame, bucket: str) -> pd.
               .groupby(["period", "topic"], as_index=False)["articles"].sum())
     all_articles = (totals.assign(period=_period(totals["day"], bucket))
                     .groupby("period", as_index=False)["articles"].sum().rename(columns={"articles": "total"}))
-    merged = counts.merge(all_articles, on="period", how="left")
+    periods = sorted(set(all_articles.loc[all_articles["total"] > 0, "period"]) | set(counts["period"]))
+    grid = pd.MultiIndex.from_product([periods, sorted(set(counts["topic"]))], names=["period", "topic"])
+    merged = (counts.set_index(["period", "topic"]).reindex(grid, fill_value=0).reset_index()
+              .merge(all_articles, on="period", how="left"))
+    merged["articles"] = merged["articles"].astype(int)
     merged["total"] = merged["total"].fillna(0).astype(int)
     merged["share"] = (100.0 * merged["articles"] / merged["total"].where(merged["total"] > 0)).fillna(0.0)
     return merged[columns].sort_values(["period", "topic"], ignore_index=True)
+
+
+def _periods_between(first: pd.Timestamp, last: pd.Timestamp, bucket: str) -> pd.DatetimeIndex:
+    """Every bucket's start from ``first``'s to ``last``'s (both bucket starts)."""
+    return pd.date_range(first, last, freq=_FREQ[bucket])
+
+
+def _x_range(window: tuple[dt.date | None, dt.date | None], first: pd.Timestamp,
+            last: pd.Timestamp) -> list[pd.Timestamp]:
+    """The x axis of a time chart: the dates the user chose, where they chose them (the data's
+    own first and last dates where the window is open), so an empty stretch shows as empty."""
+    since, until = window
+    pad = max((last - first) * 0.02, pd.Timedelta(hours=12))  # an open end: room for the edge marker
+    start = min(pd.Timestamp(since, tz="UTC"), first) if since else first - pad
+    end = max(pd.Timestamp(until, tz="UTC") + pd.Timedelta(days=1), last) if until else last + pad
+    return [start, end]
 
 
 def empty_figure(message: str, *, height: int = 320) -> go.Figure:
@@ -87,39 +110,53 @@ def _mark_rules_change(fig: go.Figure, rules_changed: dt.date | None, first: pd.
 
 def topic_frequency_figure(counts: pd.DataFrame, *, mode: str, bucket: str, labels: Mapping[str, str],
                            colors: Mapping[str, str], rules_changed: dt.date | None = None,
-                           unit: str = "articles") -> go.Figure:
-    """Stacked bars of topic frequency per bucket, as counts or as % of everything collected.
+                           unit: str = "articles",
+                           window: tuple[dt.date | None, dt.date | None] = (None, None)) -> go.Figure:
+    """Topic frequency per bucket, as counts or as % of everything collected: one row of bars per
+    topic, on one scale, over the chosen ``window``.
 
-    ``counts``: period, topic, articles, total, share (see bucket_counts); ``unit`` names what
-    was counted ("articles" or "stories") in the axis and hover text.
+    Rows, not stacked bars: an item can carry several topics, so stacked shares would add up to
+    more than 100 %; and eight overlaid lines of sparse counts are unreadable. ``counts``: period,
+    topic, articles, total, share (see bucket_counts); ``unit`` names what was counted ("articles"
+    or "stories"). Buckets where nothing was collected stay empty.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}")
     if counts.empty:
         return empty_figure(f"No tagged {unit} match these filters. Widen the dates or clear some filters.")
     value = "share" if mode == "share" else "articles"
-    fig = go.Figure()
-    for topic in [t for t in labels if t in set(counts["topic"])]:
-        rows = counts[counts["topic"] == topic]
+    first, last = counts["period"].min(), counts["period"].max()
+    periods = _periods_between(first, last, bucket)
+    shown = [t for t in labels if t in set(counts["topic"])]
+    names = [plain(labels.get(t, t)) for t in shown]
+    fig = make_subplots(rows=len(shown), cols=1, shared_xaxes=True, subplot_titles=names,
+                        vertical_spacing=min(0.08, 0.5 / len(shown)))
+    for row, (topic, name) in enumerate(zip(shown, names, strict=True), 1):
+        rows = counts[counts["topic"] == topic].set_index("period").reindex(periods).rename_axis("period")
+        rows = rows.reset_index()
         fig.add_bar(
-            x=rows["period"], y=rows[value], name=plain(labels.get(topic, topic)),
-            marker_color=colors.get(topic, FALLBACK_COLOR),
+            x=rows["period"], y=rows[value].round(1) if value == "share" else rows[value], name=name,
+            marker_color=colors.get(topic, FALLBACK_COLOR), showlegend=False, row=row, col=1,
             customdata=rows[["articles", "total"]].to_numpy(),
-            hovertemplate=(f"<b>{plain(labels.get(topic, topic))}</b><br>%{{x|%Y-%m-%d}}<br>"
+            hovertemplate=(f"<b>{name}</b><br>{bucket} of %{{x|%Y-%m-%d}}<br>"
                            f"%{{customdata[0]}} of %{{customdata[1]}} {unit}<extra></extra>"),
         )
-    y_title = f"% of all collected {unit}" if mode == "share" else unit
-    fig.update_layout(barmode="stack", height=380, legend_title_text="Topic", hovermode="closest",
-                      margin={"l": 10, "r": 10, "t": 30, "b": 10},
-                      xaxis_title=f"{bucket.capitalize()} (UTC)", yaxis_title=y_title)
-    if mode == "share":
-        fig.update_yaxes(ticksuffix="%")
-    _mark_rules_change(fig, rules_changed, counts["period"].min(), counts["period"].max())
+    top = float(counts[value].max()) or 1.0
+    fig.update_yaxes(range=[0, top * 1.1], nticks=3, ticksuffix="%" if mode == "share" else "")
+    fig.update_yaxes(title_text=f"% of all collected {unit}" if mode == "share" else unit,
+                     row=(len(shown) + 1) // 2, col=1)
+    fig.update_xaxes(range=_x_range(window, first, last))
+    fig.update_xaxes(title_text=f"{bucket.capitalize()} (UTC)", row=len(shown), col=1)
+    fig.update_annotations(font_size=12, x=0, xanchor="left")  # the topic names, over their rows
+    fig.update_layout(height=70 + 85 * len(shown), bargap=0.15, hovermode="closest",
+                      margin={"l": 10, "r": 10, "t": 30, "b": 10})
+    _mark_rules_change(fig, rules_changed, first, last)
     return fig
 
 
 def timeline_figure(points: pd.DataFrame, *, labels: Mapping[str, str], colors: Mapping[str, str],
-                    milestones: pd.DataFrame | None = None) -> go.Figure:
+                    milestones: pd.DataFrame | None = None,
+                    window: tuple[dt.date | None, dt.date | None] = (None, None)) -> go.Figure:
     """One lane per topic; each story a marker at its date, sized by how many outlets carried it.
 
     ``points``: id, published, topic, title, outlets, outlet_names (see story_queries.story_points).
@@ -145,6 +182,7 @@ def timeline_figure(points: pd.DataFrame, *, labels: Mapping[str, str], colors: 
                       margin={"l": 10, "r": 10, "t": _milestone_margin(milestones, points["published"]), "b": 10},
                       xaxis_title="Date (UTC)", yaxis_title="Topic")
     fig.update_yaxes(categoryorder="array", categoryarray=[plain(labels.get(t, t)) for t in reversed(order)])
+    fig.update_xaxes(range=_x_range(window, points["published"].min(), points["published"].max()))
     return fig
 
 
@@ -154,7 +192,8 @@ def figure_payload_bytes(fig: go.Figure) -> int:
 
 
 def timeline_binned_figure(counts: pd.DataFrame, *, bucket: str, labels: Mapping[str, str],
-                           colors: Mapping[str, str], milestones: pd.DataFrame | None = None) -> go.Figure:
+                           colors: Mapping[str, str], milestones: pd.DataFrame | None = None,
+                           window: tuple[dt.date | None, dt.date | None] = (None, None)) -> go.Figure:
     """The timeline when there are too many stories to draw one by one: one bubble per topic per
     bucket, sized by its number of stories. ``counts``: day, topic, stories."""
     counts = counts[counts["topic"].isin(list(labels))]
@@ -179,10 +218,16 @@ def timeline_binned_figure(counts: pd.DataFrame, *, bucket: str, labels: Mapping
                       margin={"l": 10, "r": 10, "t": _milestone_margin(milestones, binned["period"]), "b": 10},
                       xaxis_title=f"{bucket.capitalize()} (UTC)", yaxis_title="Topic")
     fig.update_yaxes(categoryorder="array", categoryarray=[plain(labels.get(t, t)) for t in reversed(order)])
+    fig.update_xaxes(range=_x_range(window, binned["period"].min(), binned["period"].max()))
     return fig
 
 
 MAX_MILESTONE_LABELS = 12  # beyond this, labels overlap: they move into hover text
+MILESTONE_LABEL_CHARS = 30  # longer labels are cut (whole on hover) to fit the margin above the chart
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
 
 
 def _draw_milestones(fig: go.Figure, milestones: pd.DataFrame | None, first: pd.Timestamp,
@@ -194,7 +239,8 @@ def _draw_milestones(fig: go.Figure, milestones: pd.DataFrame | None, first: pd.
     # One layout update for all lines (add_vline per milestone costs a figure validation each).
     lines = [{"type": "line", "xref": "x", "yref": "paper", "x0": d, "x1": d, "y0": 0, "y1": 1, "opacity": 0.6,
               "line": {"dash": "dash", "color": FALLBACK_COLOR, "width": 1}} for d in shown["date"]]
-    notes = [{"x": r.date, "y": 1.0, "yref": "paper", "text": plain(r.label), "textangle": -60, "showarrow": False,
+    notes = [{"x": r.date, "y": 1.0, "yref": "paper", "text": plain(_clip(r.label, MILESTONE_LABEL_CHARS)),
+              "hovertext": plain(r.label), "textangle": -60, "showarrow": False,
               "xanchor": "left", "yanchor": "bottom", "font": {"size": 10}} for r in shown.itertuples()] \
         if labelled else []
     fig.update_layout(shapes=[*fig.layout.shapes, *lines], annotations=[*fig.layout.annotations, *notes])
@@ -211,12 +257,14 @@ def _milestone_margin(milestones: pd.DataFrame | None, dates: pd.Series) -> int:
     if milestones is None or milestones.empty or dates.empty:
         return 30
     inside = milestones[(milestones["date"] >= dates.min().floor("D")) & (milestones["date"] <= dates.max())]
-    return 110 if 0 < len(inside) <= MAX_MILESTONE_LABELS else 30
+    return 150 if 0 < len(inside) <= MAX_MILESTONE_LABELS else 30
 
 
 def index_figure(index: pd.DataFrame, spikes: pd.DataFrame, *, labels: Mapping[str, str],
-                 colors: Mapping[str, str], total_label: str = "Any topic") -> go.Figure:
-    """The tension index per topic (base-period mean = 100), with spike days marked."""
+                 colors: Mapping[str, str], total_label: str = "Any topic", bucket: str = "day",
+                 window: tuple[dt.date | None, dt.date | None] = (None, None)) -> go.Figure:
+    """The tension index per topic (base-period mean = 100), with spike days marked. ``bucket``
+    says how ``index`` was sampled (see index.sample_buckets: each bucket read at its last day)."""
     shown = index.dropna(subset=["index"])
     if shown.empty:
         return empty_figure("Not enough stories in this window to compute the index. Widen the dates.")
@@ -228,9 +276,11 @@ def index_figure(index: pd.DataFrame, spikes: pd.DataFrame, *, labels: Mapping[s
         rows = index[index["topic"] == topic].sort_values("day")
         is_total = topic == "total"
         name = plain(total_label if is_total else labels.get(topic, topic))
-        fig.add_scatter(x=rows["day"], y=rows["index"].round(1), mode="lines", name=name,
+        # Markers too: a reading between two gaps has no line to be drawn on.
+        fig.add_scatter(x=rows["day"], y=rows["index"].round(1), mode="lines+markers", name=name,
                         line={"color": FALLBACK_COLOR if is_total else colors.get(topic, FALLBACK_COLOR),
                               "dash": "dot" if is_total else "solid", "width": 1.5 if is_total else 2},
+                        marker={"size": 3 if is_total else 4},
                         hovertemplate=f"<b>{name}</b><br>%{{x|%Y-%m-%d}}<br>index %{{y}}<extra></extra>")
     if not spikes.empty:
         for topic, rows in spikes.groupby("topic"):
@@ -242,7 +292,9 @@ def index_figure(index: pd.DataFrame, spikes: pd.DataFrame, *, labels: Mapping[s
                                                           "line": {"width": 1, "color": "black"}},
                             hovertemplate=f"<b>{name}: spike</b><br>%{{x|%Y-%m-%d}}<extra></extra>")
     fig.add_hline(y=100, line_dash="dash", line_color=FALLBACK_COLOR, opacity=0.5)
+    read_at = "Day (UTC)" if bucket == "day" else f"{bucket.capitalize()} (UTC), read at its last day"
     fig.update_layout(height=360, hovermode="closest", legend_title_text="Topic",
-                      margin={"l": 10, "r": 10, "t": 30, "b": 10}, xaxis_title="Day (UTC)",
+                      margin={"l": 10, "r": 10, "t": 30, "b": 10}, xaxis_title=read_at,
                       yaxis_title="Index (window mean = 100)")
+    fig.update_xaxes(range=_x_range(window, shown["day"].min(), shown["day"].max()))
     return fig

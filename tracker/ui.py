@@ -469,10 +469,11 @@ def selected_ids(event: Any) -> tuple[str, ...]:
 UNITS = ("stories", "articles")
 FREQUENCY_NOTE = ("Share (the default) divides by everything collected in the same period, so a growing feed "
                   "list does not look like a growing crisis. Stories count an event once however many outlets "
-                  "carried it. An item can carry several topics, so bars can add up to more than 100 %.")
+                  "carried it. An item can carry several topics and then counts in each of their lines.")
 INDEX_METHOD = (
     "**How the index works.** For each topic, the share of each day's stories that carry it, summed over a "
-    "trailing 7 days (topic stories ÷ all stories), then rebased so that its mean over the window shown is "
+    "trailing {days} days (topic stories ÷ all stories; 7 days with day or week buckets, 30 with months, each "
+    "bucket read at its last day), then rebased so that its mean over the window shown is "
     "100. A reading of 200 means the topic takes twice its usual share of coverage. It measures coverage in "
     "the feeds collected, not risk itself. Spikes (▲) are days when a topic's daily share rises far above its "
     "median of the previous 30 days (robust z-score ≥ 3.5, at least 2×, and at least 5 stories), when those "
@@ -491,9 +492,9 @@ def frequency_counts(filters: Filters, bucket: str, unit: str) -> pd.DataFrame:
     return charts.bucket_counts(daily, totals, bucket)
 
 
-def index_method() -> None:
+def index_method(bucket: str) -> None:
     with st.expander("How the index is computed, and its limits"):
-        st.markdown(INDEX_METHOD)
+        st.markdown(INDEX_METHOD.format(days=index.SMOOTHING_FOR_BUCKET[bucket]))
         st.markdown(f"The full method and its limits: [docs/index.md]({INDEX_DOCS}).")
 
 
