@@ -18,6 +18,12 @@ frame = ui.read("articles_frame", ctx.filters, limit=page_size, offset=(page - 1
 st.caption(ui.page_caption(total, page, page_size, len(frame)))
 ui.article_table(frame, ctx.labels)
 
-st.download_button("Download CSV", export.to_csv_bytes(export.export_frame(frame)), key="ar_download",
-                   file_name=ui.csv_name(ctx.filters), mime="text/csv", icon="⬇️",
-                   help="Exactly the rows shown above, with the columns of `tracker export`.")
+shown_col, all_col = st.columns(2)
+shown_col.download_button("Download CSV", export.to_csv_bytes(export.export_frame(frame)), key="ar_download",
+                          file_name=ui.csv_name(ctx.filters, page=page if total > len(frame) else None),
+                          mime="text/csv", icon="⬇️", help="Exactly the rows shown above, with the columns of "
+                          "`tracker export`.")
+if total > len(frame):
+    all_col.download_button(f"Download all {total:,} matching (CSV)", ui.all_matching_csv(ctx.db.location, ctx.filters),
+                            key="ar_download_all", file_name=ui.csv_name(ctx.filters), mime="text/csv", icon="⬇️",
+                            help="Every matching article, as `tracker export` writes them: made when you click.")

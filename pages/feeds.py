@@ -6,6 +6,7 @@ from tracker import ui
 
 ctx = ui.setup()
 st.title("Feeds")
+st.caption("Every feed in the list, whatever the filters: they apply to the other pages.")
 
 health = ui.read("feed_health")
 ui.feed_health_summary(health)

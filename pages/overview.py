@@ -16,11 +16,12 @@ ui.headline_metrics(summary, ui.previous_summary(ctx.filters), ctx.labels, ctx.f
 
 st.subheader("Topic frequency")
 bucket_col, mode_col, unit_col = st.columns(3)
-bucket = bucket_col.segmented_control("Bucket", charts.BUCKETS, default=ui.default_bucket(ctx.filters),
-                                      key="ov_bucket") or "week"
-mode = mode_col.segmented_control("Show", charts.MODES, default="share", key="ov_mode",
+# Keyed by the dates, so a new window gets the bucket that suits it (months for years, days for weeks).
+bucket = bucket_col.segmented_control("Bucket", charts.BUCKETS, default=ui.default_bucket(ctx.filters), required=True,
+                                      key=f"ov_bucket_{ctx.filters.since}_{ctx.filters.until}") or "week"
+mode = mode_col.segmented_control("Show", charts.MODES, default="share", key="ov_mode", required=True,
                                   format_func={"share": "% of all", "count": "Counts"}.get) or "share"
-unit = unit_col.segmented_control("Count", ui.UNITS, default="stories", key="ov_unit") or "stories"
+unit = unit_col.segmented_control("Count", ui.UNITS, default="stories", key="ov_unit", required=True) or "stories"
 window = (ctx.filters.since, ctx.filters.until)
 counts = ui.frequency_counts(ctx.filters, bucket, unit)
 st.plotly_chart(charts.topic_frequency_figure(counts, mode=mode, bucket=bucket, unit=unit, labels=ctx.labels,

@@ -40,6 +40,16 @@ def test_text_search_and_matched_terms(monkeypatch: pytest.MonkeyPatch, demo_db:
     text = (shown["title"] + " " + queries.articles_frame(demo_db, Filters(text="hypersonic"))["summary"]).str.lower()
     assert text.str.contains("hypersonic").all()
     assert shown["matched terms"].str.len().gt(0).any()
+    # Topics are named as everywhere else on the page ("Hypersonic weapons: …"), not by their ids.
+    assert shown["matched terms"].str.contains("Hypersonic weapons: ").any()
+    assert not shown["matched terms"].str.contains("hypersonics:").any()
+
+
+def test_one_match_is_one_article(monkeypatch: pytest.MonkeyPatch, demo_db: str) -> None:
+    first = queries.articles_frame(demo_db, limit=1)["title"][0]
+    at = run_app(monkeypatch, demo_db, PAGE, {"q": first})
+    assert queries.count_articles(demo_db, Filters(text=first)) == 1
+    assert at.caption[0].value.startswith("1 matching article, ")
 
 
 def test_paging_counts_every_match(monkeypatch: pytest.MonkeyPatch, demo_db: str) -> None:

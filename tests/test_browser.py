@@ -156,6 +156,19 @@ def test_download_csv_holds_the_filtered_articles(demo_app: b.AppServer, page: P
                              "--until", "2023-12-31", "--language", "en").encode("utf-8")
 
 
+def test_download_all_matching_holds_every_page(demo_app: b.AppServer, page: Page) -> None:
+    """Past one page of the table, a second button exports every matching article, made on click."""
+    b.open_page(page, demo_app.url + "/articles?lang=en", "Articles")
+    button = page.get_by_test_id("stDownloadButton").filter(has_text="matching (CSV)")
+    total = int(button.inner_text().split("Download all ")[1].split(" ")[0].replace(",", ""))
+    assert total > 200  # more than the table's page
+    with page.expect_download() as info:
+        button.get_by_role("button").click()
+    data = Path(info.value.path()).read_bytes()
+    assert data == b.tracker("export", "--db", str(demo_app.db), "--language", "en").encode("utf-8")
+    assert len(pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)) == total
+
+
 def test_invalid_link_values_are_noted_not_fatal(demo_app: b.AppServer, page: Page) -> None:
     b.open_page(page, demo_app.url + "/?topics=bogus&from=nope&lang=xx", "Overview", charts=True)
 

@@ -55,6 +55,7 @@ def test_empty_link_is_the_default_view() -> None:
         ({"from": "yesterday"}, "from='yesterday'", Filters()),
         ({"from": "2024-02-30"}, "from='2024-02-30'", Filters()),
         ({"from": "2024-05-01", "to": "2024-01-01"}, "is after", Filters()),
+        ({"from": "2030-01-01"}, "after today", Filters()),
         ({"range": "12y"}, "range='12y'", Filters()),
     ],
 )

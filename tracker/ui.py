@@ -10,13 +10,14 @@ import datetime as dt
 import os
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from tracker import charts, config, index, milestones, queries, story_queries, topics, urlstate
+from tracker import charts, config, export, index, milestones, queries, story_queries, topics, urlstate
 from tracker.errors import TrackerError
 from tracker.queries import Filters
 from tracker.schema import SCHEMA_VERSION
@@ -415,7 +416,8 @@ def headline_metrics(summary: dict[str, Any], previous: dict[str, Any] | None, l
     per_row = 5
     for start in range(0, len(figures), per_row):
         for column, (label, value, change) in zip(st.columns(per_row), figures[start:start + per_row], strict=False):
-            column.metric(label, f"{value:,}", change, help=help_text)
+            # More coverage is neither good nor bad news: no green or red arrows.
+            column.metric(label, f"{value:,}", change, help=help_text, delta_color="off")
 
 
 def default_bucket(filters: Filters) -> str:
@@ -428,6 +430,12 @@ def default_bucket(filters: Filters) -> str:
 
 def topic_names(codes: str, labels: dict[str, str]) -> str:
     return ", ".join(labels.get(t, t) for t in codes.split(";") if t)
+
+
+def terms_named(terms: str, labels: dict[str, str]) -> str:
+    """ "taiwan: median line; talks: …" with each topic's label for its id, as the rest of the page names it."""
+    parts = (part.partition(": ") for part in terms.split("; ") if part)
+    return "; ".join(f"{labels.get(topic, topic)}: {words}" if sep else topic for topic, sep, words in parts)
 
 
 def headline_list(frame: pd.DataFrame, labels: dict[str, str]) -> None:
@@ -535,7 +543,7 @@ def article_table(frame: pd.DataFrame, labels: dict[str, str]) -> None:
         "title": frame["title"],
         "link": [md_link(u) for u in frame["link"]],
         "topics": [topic_names(t, labels) for t in frame["topics"]],
-        "matched terms": frame["terms"],
+        "matched terms": [terms_named(t or "", labels) for t in frame["terms"]],
         "language": frame["language"],
         "story": frame["story_id"],
     })
@@ -563,15 +571,24 @@ def page_caption(total: int, page: int, page_size: int, shown: int) -> str:
     if total == 0:
         return "No articles match these filters. Widen the dates or clear some filters."
     first = (page - 1) * page_size + 1
-    return f"{total:,} matching articles, newest first; showing {first:,}–{first + shown - 1:,}."
+    noun = "article" if total == 1 else "articles"
+    return f"{total:,} matching {noun}, newest first; showing {first:,}–{first + shown - 1:,}."
 
 
-def csv_name(filters: Filters, kind: str = "articles") -> str:
+def all_matching_csv(location: str, filters: Filters) -> Callable[[], bytes]:
+    """Every article matching ``filters`` as CSV, made only when the download is clicked (Streamlit
+    calls it on another thread, without a session: so queries, not the cached reads)."""
+    return lambda: export.to_csv_bytes(export.export_frame(queries.articles_frame(location, filters)))
+
+
+def csv_name(filters: Filters, kind: str = "articles", page: int | None = None) -> str:
     parts = ["tension-tracker", kind, *filters.topics]
     if filters.since:
         parts.append(f"from-{filters.since}")
     if filters.until:
         parts.append(f"to-{filters.until}")
+    if page is not None:
+        parts.append(f"page-{page}")
     return "_".join(parts) + ".csv"
 
 

@@ -90,6 +90,9 @@ def parse_params(params: Mapping[str, str | list[str]], *, topic_ids: Iterable[s
     if since and until and since > until:
         notes.append(f"Ignored the dates in the link: from={since} is after to={until}.")
         since = until = None
+    elif since and not until and since > today:
+        notes.append(f"Ignored from={since} in the link: it is after today ({today}).")
+        since = None
     if since or until:
         preset = CUSTOM
     elif preset not in PRESETS:
