@@ -30,7 +30,9 @@ def test_table_and_download_hold_exactly_the_filtered_rows(monkeypatch: pytest.M
     assert list(downloaded["id"]) == list(expected["id"])
     assert list(downloaded.columns) == export.EXPORT_COLUMNS
     assert all("taiwan" in t.split(";") for t in downloaded["topics"])
-    assert spy.last() == export.to_csv_bytes(export.export_frame(expected))  # the same function as the CLI
+    # The same function as the CLI, with the byte-order mark that tells Excel the file is UTF-8.
+    assert spy.last() == export.to_csv_bytes(export.export_frame(expected), spreadsheet=True)
+    assert spy.last().startswith("\ufeff".encode())
 
 
 def test_text_search_and_matched_terms(monkeypatch: pytest.MonkeyPatch, demo_db: str) -> None:

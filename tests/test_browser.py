@@ -27,6 +27,7 @@ pytestmark = pytest.mark.browser
 HOSTILE_FEED = Path(__file__).parent / "data" / "browser" / "hostile.rss"
 LABELS = {t.id: t.label for t in topics.load_taxonomy(config.DEFAULT_TOPICS).topics}
 CHARTED = {"Overview", "Timeline"}
+BOM = "\ufeff".encode()  # what the dashboard's CSV files start with, for spreadsheets
 
 
 @pytest.fixture(scope="module")
@@ -151,8 +152,10 @@ def test_download_csv_holds_the_filtered_articles(demo_app: b.AppServer, page: P
     assert all("taiwan" in row.split(";") for row in frame["topics"])
     assert set(frame["language"]) == {"en"}
     assert frame["published"].between("2022-08-01", "2023-12-31T23:59:59Z").all()
-    # The same bytes the command line exports for the same filters (they fit on one page of the table).
-    assert data == b.tracker("export", "--db", str(demo_app.db), "--topic", "taiwan", "--since", "2022-08-01",
+    # The same bytes the command line exports for the same filters (they fit on one page of the table),
+    # after the byte-order mark that tells a spreadsheet the file is UTF-8.
+    assert data.startswith(BOM)
+    assert data[len(BOM):] == b.tracker("export", "--db", str(demo_app.db), "--topic", "taiwan", "--since", "2022-08-01",
                              "--until", "2023-12-31", "--language", "en").encode("utf-8")
 
 
@@ -165,8 +168,20 @@ def test_download_all_matching_holds_every_page(demo_app: b.AppServer, page: Pag
     with page.expect_download() as info:
         button.get_by_role("button").click()
     data = Path(info.value.path()).read_bytes()
-    assert data == b.tracker("export", "--db", str(demo_app.db), "--language", "en").encode("utf-8")
+    assert data == BOM + b.tracker("export", "--db", str(demo_app.db), "--language", "en").encode("utf-8")
     assert len(pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)) == total
+
+
+def test_timeline_downloads_its_stories(demo_app: b.AppServer, page: Page) -> None:
+    b.open_page(page, demo_app.url + "/timeline?topics=taiwan&from=2022-08-01&to=2022-08-31", "Timeline",
+                charts=True)
+    with page.expect_download() as info:
+        page.get_by_test_id("stDownloadButton").filter(has_text="stories (CSV)").get_by_role("button").click()
+    data = Path(info.value.path()).read_bytes()
+    expected = b.tracker("export", "--stories", "--db", str(demo_app.db), "--topic", "taiwan",
+                         "--since", "2022-08-01", "--until", "2022-08-31")
+    assert data == BOM + expected.encode("utf-8")
+    assert len(pd.read_csv(io.BytesIO(data), dtype=str)) > 1
 
 
 def test_invalid_link_values_are_noted_not_fatal(demo_app: b.AppServer, page: Page) -> None:

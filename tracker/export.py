@@ -53,10 +53,12 @@ def index_export_frame(index: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def to_csv_bytes(frame: pd.DataFrame) -> bytes:
-    """UTF-8 CSV of ``frame`` with every text cell neutralised."""
+def to_csv_bytes(frame: pd.DataFrame, *, spreadsheet: bool = False) -> bytes:
+    """UTF-8 CSV of ``frame`` with every text cell neutralised. ``spreadsheet`` puts a byte-order mark
+    first, the only sign by which Excel knows the file is UTF-8 (without it, Chinese headlines open as
+    mojibake); the dashboard's downloads have it, `tracker export` (for pipes and scripts) not."""
     safe = frame.copy()
     for column in safe.columns:
         if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
             safe[column] = safe[column].map(neutralise)
-    return safe.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    return safe.to_csv(index=False, lineterminator="\n").encode("utf-8-sig" if spreadsheet else "utf-8")

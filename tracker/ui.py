@@ -578,7 +578,14 @@ def page_caption(total: int, page: int, page_size: int, shown: int) -> str:
 def all_matching_csv(location: str, filters: Filters) -> Callable[[], bytes]:
     """Every article matching ``filters`` as CSV, made only when the download is clicked (Streamlit
     calls it on another thread, without a session: so queries, not the cached reads)."""
-    return lambda: export.to_csv_bytes(export.export_frame(queries.articles_frame(location, filters)))
+    return lambda: export.to_csv_bytes(export.export_frame(queries.articles_frame(location, filters)),
+                                       spreadsheet=True)
+
+
+def stories_csv(location: str, filters: Filters) -> Callable[[], bytes]:
+    """One row per matching story (as `tracker export --stories`), made when the download is clicked."""
+    return lambda: export.to_csv_bytes(export.story_export_frame(story_queries.stories_frame(location, filters)),
+                                       spreadsheet=True)
 
 
 def csv_name(filters: Filters, kind: str = "articles", page: int | None = None) -> str:
