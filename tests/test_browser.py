@@ -101,7 +101,7 @@ def test_filtered_link_opens_overview_with_those_filters(demo_app: b.AppServer, 
     b.open_page(page, demo_app.url + FILTERED, "Overview", charts=True)
 
     assert b.plot_marks(page) > 0
-    assert {t for t in b.legend(page) if t in LABELS.values()} == {LABELS["taiwan"], LABELS["talks"]}
+    assert {t for t in b.chart_names(page) if t in LABELS.values()} == {LABELS["taiwan"], LABELS["talks"]}
     assert "Demo data" in page.get_by_test_id("stAlertContentInfo").first.inner_text()
     assert b.chosen(page, "Topics") == [LABELS["taiwan"], LABELS["talks"]]
     assert b.choice(page, "Dates") == "Custom range"
@@ -200,8 +200,7 @@ def test_clicking_a_timeline_marker_lists_its_story(demo_app: b.AppServer, page:
     b.open_page(page, demo_app.url + "/timeline?topics=talks&from=2023-01-01&to=2023-12-31", "Timeline", charts=True)
     main = page.get_by_test_id("stMain")
     assert main.get_by_test_id("stDataFrame").count() == 0
-    marker = page.locator(b.PLOT_MARKS).first.bounding_box()
-    assert marker is not None
+    marker = b.settled_box(page.locator(b.PLOT_MARKS).first)
     with b.rerun(page):
         page.mouse.click(marker["x"] + marker["width"] / 2, marker["y"] + marker["height"] / 2)
     main.get_by_test_id("stDataFrame").wait_for(timeout=10_000)

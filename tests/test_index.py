@@ -150,3 +150,14 @@ def test_index_chart_leaves_gaps_where_nothing_was_collected() -> None:
 def test_describe_spike_counts_one_story() -> None:
     row = pd.Series({"day": pd.Timestamp("2021-10-04", tz="UTC"), "ratio": 3.44, "stories": 1, "window_days": 14})
     assert describe_spike(row, "Taiwan") == "Taiwan coverage 3.4x its 14-day baseline on 2021-10-04, 1 story"
+
+
+def test_index_chart_has_a_row_per_topic_on_one_scale_with_spikes_in_their_row() -> None:
+    frame = daily_index(*_frames([20] * 40, taiwan=[2] * 39 + [12], talks=[3] * 40), smoothing_days=1)
+    spikes = find_spikes(frame, min_baseline_stories=30)
+    assert set(spikes["topic"]) >= {"taiwan"}
+    figure = charts.index_figure(frame, spikes, labels={"taiwan": "Taiwan", "talks": "Talks"}, colors={})
+    assert [a.text for a in figure.layout.annotations][:3] == ["Any topic", "Taiwan", "Talks"]
+    assert figure.layout.yaxis.range == figure.layout.yaxis2.range == figure.layout.yaxis3.range
+    spike = next(trace for trace in figure.data if trace.name == "Taiwan spike")
+    assert spike.yaxis == "y2" and len(spike.x) == 1

@@ -129,8 +129,7 @@ def topic_frequency_figure(counts: pd.DataFrame, *, mode: str, bucket: str, labe
     periods = _periods_between(first, last, bucket)
     shown = [t for t in labels if t in set(counts["topic"])]
     names = [plain(labels.get(t, t)) for t in shown]
-    fig = make_subplots(rows=len(shown), cols=1, shared_xaxes=True, subplot_titles=names,
-                        vertical_spacing=min(0.08, 0.5 / len(shown)))
+    fig = _topic_rows(names)
     for row, (topic, name) in enumerate(zip(shown, names, strict=True), 1):
         rows = counts[counts["topic"] == topic].set_index("period").reindex(periods).rename_axis("period")
         rows = rows.reset_index()
@@ -141,15 +140,11 @@ def topic_frequency_figure(counts: pd.DataFrame, *, mode: str, bucket: str, labe
             hovertemplate=(f"<b>{name}</b><br>{bucket} of %{{x|%Y-%m-%d}}<br>"
                            f"%{{customdata[0]}} of %{{customdata[1]}} {unit}<extra></extra>"),
         )
-    top = float(counts[value].max()) or 1.0
-    fig.update_yaxes(range=[0, top * 1.1], nticks=3, ticksuffix="%" if mode == "share" else "")
-    fig.update_yaxes(title_text=f"% of all collected {unit}" if mode == "share" else unit,
-                     row=(len(shown) + 1) // 2, col=1)
+    _label_rows(fig, len(shown), y_title=f"% of all collected {unit}" if mode == "share" else unit,
+                x_title=f"{bucket.capitalize()} (UTC)", top=float(counts[value].max()),
+                suffix="%" if mode == "share" else "")
     fig.update_xaxes(range=_x_range(window, first, last))
-    fig.update_xaxes(title_text=f"{bucket.capitalize()} (UTC)", row=len(shown), col=1)
-    fig.update_annotations(font_size=12, x=0, xanchor="left")  # the topic names, over their rows
-    fig.update_layout(height=70 + 85 * len(shown), bargap=0.15, hovermode="closest",
-                      margin={"l": 10, "r": 10, "t": 30, "b": 10})
+    fig.update_layout(bargap=0.15)
     _mark_rules_change(fig, rules_changed, first, last)
     return fig
 
@@ -263,38 +258,51 @@ def _milestone_margin(milestones: pd.DataFrame | None, dates: pd.Series) -> int:
 def index_figure(index: pd.DataFrame, spikes: pd.DataFrame, *, labels: Mapping[str, str],
                  colors: Mapping[str, str], total_label: str = "Any topic", bucket: str = "day",
                  window: tuple[dt.date | None, dt.date | None] = (None, None)) -> go.Figure:
-    """The tension index per topic (base-period mean = 100), with spike days marked. ``bucket``
-    says how ``index`` was sampled (see index.sample_buckets: each bucket read at its last day)."""
+    """The tension index (base-period mean = 100): one row for any topic, then one per topic, on one
+    scale, with spike days marked. ``bucket`` says how ``index`` was sampled (see
+    index.sample_buckets: each bucket read at its last day)."""
     shown = index.dropna(subset=["index"])
     if shown.empty:
         return empty_figure("Not enough stories in this window to compute the index. Widen the dates.")
-    fig = go.Figure()
     measured = set(shown["topic"])
-    for topic in [t for t in [*labels, "total"] if t in measured]:
+    order = [t for t in ["total", *labels] if t in measured]
+    names = [plain(total_label if t == "total" else labels.get(t, t)) for t in order]
+    fig = _topic_rows(names)
+    spiked = dict(tuple(spikes.groupby("topic"))) if not spikes.empty else {}
+    for row, (topic, name) in enumerate(zip(order, names, strict=True), 1):
+        color = FALLBACK_COLOR if topic == "total" else colors.get(topic, FALLBACK_COLOR)
         # Days without a reading stay in as gaps: a line drawn across months with nothing collected
-        # would show a trend nobody measured.
+        # would show a trend nobody measured. Markers too: a reading between two gaps has no line.
         rows = index[index["topic"] == topic].sort_values("day")
-        is_total = topic == "total"
-        name = plain(total_label if is_total else labels.get(topic, topic))
-        # Markers too: a reading between two gaps has no line to be drawn on.
-        fig.add_scatter(x=rows["day"], y=rows["index"].round(1), mode="lines+markers", name=name,
-                        line={"color": FALLBACK_COLOR if is_total else colors.get(topic, FALLBACK_COLOR),
-                              "dash": "dot" if is_total else "solid", "width": 1.5 if is_total else 2},
-                        marker={"size": 3 if is_total else 4},
+        fig.add_scatter(x=rows["day"], y=rows["index"].round(1), mode="lines+markers", name=name, row=row, col=1,
+                        line={"color": color, "width": 2}, marker={"size": 4}, showlegend=False,
                         hovertemplate=f"<b>{name}</b><br>%{{x|%Y-%m-%d}}<br>index %{{y}}<extra></extra>")
-    if not spikes.empty:
-        for topic, rows in spikes.groupby("topic"):
-            name = plain(labels.get(str(topic), str(topic)))
-            at_days = shown[(shown["topic"] == topic) & shown["day"].isin(rows["day"])]
+        if topic in spiked:
+            at_days = shown[(shown["topic"] == topic) & shown["day"].isin(spiked[topic]["day"])]
             fig.add_scatter(x=at_days["day"], y=at_days["index"].round(1), mode="markers", showlegend=False,
-                            name=f"{name} spike", marker={"symbol": "triangle-up", "size": 11,
-                                                          "color": colors.get(str(topic), FALLBACK_COLOR),
-                                                          "line": {"width": 1, "color": "black"}},
+                            name=f"{name} spike", row=row, col=1,
+                            marker={"symbol": "triangle-up", "size": 11, "color": color,
+                                    "line": {"width": 1, "color": "black"}},
                             hovertemplate=f"<b>{name}: spike</b><br>%{{x|%Y-%m-%d}}<extra></extra>")
     fig.add_hline(y=100, line_dash="dash", line_color=FALLBACK_COLOR, opacity=0.5)
     read_at = "Day (UTC)" if bucket == "day" else f"{bucket.capitalize()} (UTC), read at its last day"
-    fig.update_layout(height=360, hovermode="closest", legend_title_text="Topic",
-                      margin={"l": 10, "r": 10, "t": 30, "b": 10}, xaxis_title=read_at,
-                      yaxis_title="Index (window mean = 100)")
+    _label_rows(fig, len(order), y_title="Index (window mean = 100)", x_title=read_at,
+                top=float(shown["index"].max()))
     fig.update_xaxes(range=_x_range(window, shown["day"].min(), shown["day"].max()))
     return fig
+
+
+def _topic_rows(names: list[str]) -> go.Figure:
+    """A figure of one row per name (its title above it), sharing the time axis."""
+    return make_subplots(rows=len(names), cols=1, shared_xaxes=True, subplot_titles=names,
+                         vertical_spacing=min(0.08, 0.5 / len(names)))
+
+
+def _label_rows(fig: go.Figure, rows: int, *, y_title: str, x_title: str, top: float, suffix: str = "") -> None:
+    """One y scale for every row (from 0 to ``top``), titled once in the middle; the time axis titled
+    under the last row; each row's name at its left."""
+    fig.update_yaxes(range=[0, (top or 1.0) * 1.1], nticks=3, ticksuffix=suffix)
+    fig.update_yaxes(title_text=y_title, row=(rows + 1) // 2, col=1)
+    fig.update_xaxes(title_text=x_title, row=rows, col=1)
+    fig.update_annotations(font_size=12, x=0, xanchor="left")
+    fig.update_layout(height=70 + 85 * rows, hovermode="closest", margin={"l": 10, "r": 10, "t": 30, "b": 10})
