@@ -19,7 +19,8 @@ st.caption(ui.page_caption(total, page, page_size, len(frame)))
 ui.article_table(frame, ctx.labels)
 
 shown_col, all_col = st.columns(2)
-shown_col.download_button("Download CSV", export.to_csv_bytes(export.export_frame(frame), spreadsheet=True), key="ar_download",
+shown_csv = export.to_csv_bytes(export.export_frame(frame), spreadsheet=True)
+shown_col.download_button("Download CSV", shown_csv, key="ar_download",
                           file_name=ui.csv_name(ctx.filters, page=page if total > len(frame) else None),
                           mime="text/csv", icon="⬇️", help="Exactly the rows shown above, with the columns of "
                           "`tracker export`.")

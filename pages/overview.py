@@ -35,7 +35,8 @@ spikes = ui.read_stories("spikes", ctx.filters)
 st.plotly_chart(charts.index_figure(index, spikes, labels=ctx.labels, colors=ctx.colors, bucket=bucket, window=window),
                 key="ov_index")
 daily_index = ui.read_stories("tension_index", ctx.filters)
-st.download_button("Download the daily index (CSV)", export.to_csv_bytes(export.index_export_frame(daily_index), spreadsheet=True),
+index_csv = export.to_csv_bytes(export.index_export_frame(daily_index), spreadsheet=True)
+st.download_button("Download the daily index (CSV)", index_csv,
                    file_name=ui.csv_name(ctx.filters, "index"), mime="text/csv", key="ov_index_csv", icon="⬇️")
 ui.index_method(bucket)
 ui.spike_list(spikes, ctx.labels)

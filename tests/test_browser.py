@@ -155,8 +155,8 @@ def test_download_csv_holds_the_filtered_articles(demo_app: b.AppServer, page: P
     # The same bytes the command line exports for the same filters (they fit on one page of the table),
     # after the byte-order mark that tells a spreadsheet the file is UTF-8.
     assert data.startswith(BOM)
-    assert data[len(BOM):] == b.tracker("export", "--db", str(demo_app.db), "--topic", "taiwan", "--since", "2022-08-01",
-                             "--until", "2023-12-31", "--language", "en").encode("utf-8")
+    assert data[len(BOM):] == b.tracker("export", "--db", str(demo_app.db), "--topic", "taiwan", "--since",
+                                        "2022-08-01", "--until", "2023-12-31", "--language", "en").encode("utf-8")
 
 
 def test_download_all_matching_holds_every_page(demo_app: b.AppServer, page: Page) -> None:
