@@ -184,7 +184,9 @@ def _date(_ctx: object, _param: object, value: str | None) -> dt.date | None:
 @click.option("--until", callback=_date, metavar="YYYY-MM-DD", help="Published on or before this day (UTC).")
 @click.option("--source", "source_ids", multiple=True, metavar="S", help="Only this feed id; repeatable.")
 @click.option("--language", metavar="LANG", help="Only this language, e.g. en or zh.")
-@click.option("--query", default="", metavar="TEXT", help="Words that must all appear in title or summary.")
+@click.option("--query", default="", metavar="TEXT",
+              help="Words and \"quoted phrases\" that must all appear in title or summary, at the start of a "
+                   "word (words of 3 letters or fewer whole; war* for any word starting so).")
 @click.option("-o", "--output", default="-", metavar="FILE|-", help="Where to write the CSV (- is stdout).")
 @click.option("--stories", "what", flag_value="stories", help="One row per story instead of per article.")
 @click.option("--index", "what", flag_value="index", help="The daily tension index per topic instead.")

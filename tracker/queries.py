@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Select, and_, exists, func, or_, select
 
+from tracker import search
 from tracker.schema import (
     ALL_TOPICS,
     BATCH,
@@ -39,7 +40,8 @@ class Filters:
     ``topics``: articles carrying any of these (empty = all articles).
     ``since``/``until``: inclusive UTC dates of publication.
     ``sources``: feed ids (empty = all). ``language``: e.g. "en" (None = all).
-    ``text``: words that must all appear in the title or summary (case-insensitive).
+    ``text``: words and quoted phrases that must all appear in the title or summary (see
+    tracker.search: at word starts, short words whole, any case).
     """
 
     topics: tuple[str, ...] = ()
@@ -63,10 +65,6 @@ def _day_start(day: dt.date) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
 
 
-def _like_escape(word: str) -> str:
-    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def article_conditions(filters: Filters) -> list[Any]:
     """WHERE conditions on `articles` for everything in Filters."""
     conds: list[Any] = []
@@ -81,10 +79,7 @@ def article_conditions(filters: Filters) -> list[Any]:
                                              sightings.c.feed_id.in_(filters.sources)))))
     if filters.language:
         conds.append(articles.c.language == filters.language)
-    for word in filters.text.split():
-        pattern = f"%{_like_escape(word)}%"
-        conds.append(or_(articles.c.title.ilike(pattern, escape="\\"),
-                         articles.c.summary.ilike(pattern, escape="\\")))
+    conds += search.text_conditions(filters.text, (articles.c.title, articles.c.summary))
     if filters.topics:
         conds.append(exists().where(and_(article_topics.c.article_num == articles.c.num,
                                          article_topics.c.topic.in_(filters.topics))))

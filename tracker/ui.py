@@ -269,7 +269,12 @@ def sidebar(ctx: Context) -> urlstate.ViewState:
         language = st.selectbox("Language", ["", *languages], key="f_lang",
                                 format_func=lambda code: LANGUAGE_NAMES.get(code, code) if code else "All languages")
         text = st.text_input("Search headlines and summaries", key="f_q", max_chars=urlstate.MAX_QUERY,
-                             placeholder="e.g. median line")
+                             placeholder='e.g. PLA "median line"',
+                             help='Every word must appear, at the start of a word: `missile` finds "missiles". '
+                                  'Words of three letters or fewer match whole words (`US` is not "use"); '
+                                  'end one with `*` for any word starting so (`war*`). Quotes keep a phrase '
+                                  'together; a dash also matches other dashes and a space. Chinese matches '
+                                  'anywhere in the text.')
     _remember_widgets()
     view = urlstate.ViewState(Filters(topics=tuple(topic_ids), since=since, until=until,
                                       sources=tuple(source_ids), language=language or None,
