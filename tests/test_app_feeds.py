@@ -19,6 +19,8 @@ def test_feed_health_table(monkeypatch: pytest.MonkeyPatch, demo_db: str) -> Non
     assert set(shown["status"]) == {"✅ ok"}
     assert next(m.value for m in at.metric if m.label == "Feeds") == "9"
     assert at.button(key="fd_poll").label == "Poll now"
+    # On the demo store the button only reads the invented feeds again, and the page says so.
+    assert any("demo store" in c.value and "tracker poll" in c.value for c in at.caption)
 
 
 def test_failing_feeds_stand_out(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:

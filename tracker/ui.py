@@ -356,7 +356,9 @@ def start_poll(db: Database) -> bool:
         try:
             report = poller.poll(open_store(db.location), feed_list, settings=settings, progress=progress,
                                  demo=db.demo, force=db.demo)
-            job.message = f"Done: {report.new} new articles, {report.errors} feeds failed."
+            job.message = (f"Done: the demo feeds were read again ({report.new} new articles: they hold the "
+                           "same invented news)." if db.demo else
+                           f"Done: {report.new} new articles, {report.errors} feeds failed.")
         except TrackerError as exc:
             job.error = str(exc)
         finally:
@@ -641,6 +643,9 @@ def feed_health_table(health: pd.DataFrame) -> None:
 def poll_now(db: Database) -> None:
     """The "Poll now" button with a live progress display; one poll at a time per database."""
     job = poll_job(db.location)
+    if db.demo:
+        st.caption("This is the demo store: Poll now reads the demo feeds again. To collect real news, run "
+                   "`tracker poll` (it fills the tracker's own store, which the dashboard then shows).")
     clicked = st.button("Poll now", key="fd_poll", disabled=job.running, icon="🔄")
     if clicked and not start_poll(db):
         st.info("A poll is already running; its progress is shown below.")
