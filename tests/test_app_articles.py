@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from dataclasses import replace
 
 import pandas as pd
 import pytest
 
 from tracker import export, queries
+from tracker.models import ParsedFeed, Validators
 from tracker.queries import Filters
+from tracker.store import open_store
 
 from .apptest import DownloadSpy, run_app, url_params
+from .test_queries import DAY, A, article
 
 PAGE = "pages/articles.py"
 
@@ -72,3 +76,19 @@ def test_filters_survive_a_page_switch(monkeypatch: pytest.MonkeyPatch, demo_db:
     assert at.multiselect(key="f_topics").value == ["hypersonics"]
     assert url_params(at)["topics"] == "hypersonics"
     assert len(at.dataframe[0].value) == queries.count_articles(demo_db, Filters(topics=("hypersonics",)))
+
+
+def test_undated_articles_say_their_date_is_the_collection_date(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """A feed without dates gets the collection time as each article's date; the table and the
+    newest headlines say so instead of passing it off as the publication date."""
+    db = str(tmp_path / "undated.sqlite")
+    store = open_store(db)
+    store.sync_feeds([A], DAY)
+    dated, undated = article(1, 0, "taiwan"), article(2, 1, "taiwan")
+    undated = replace(undated, item=replace(undated.item, published_is_fallback=True))
+    store.record_update(A, ParsedFeed(A, A.name, (dated.item, undated.item)), [dated, undated], status=200,
+                        validators=Validators(), taxonomy_version="v", now=DAY, next_poll=DAY)
+    table = run_app(monkeypatch, db, PAGE).dataframe[0].value
+    assert dict(zip(table["title"], table["undated"], strict=True)) == {"Story 1": False, "Story 2": True}
+    headlines = [m.value for m in run_app(monkeypatch, db).markdown if "Story " in m.value]
+    assert [("date of collection" in h) for h in headlines] == [True, False]  # newest first

@@ -445,6 +445,11 @@ def terms_named(terms: str, labels: dict[str, str]) -> str:
     return "; ".join(f"{labels.get(topic, topic)}: {words}" if sep else topic for topic, sep, words in parts)
 
 
+UNDATED = "Date of collection"
+UNDATED_HELP = ("The feed gave no date, or one in the future: the date shown is when the tracker collected "
+                "the article.")
+
+
 def headline_list(frame: pd.DataFrame, labels: dict[str, str]) -> None:
     """Headlines as safe markdown: escaped text, and links only when they are http(s)."""
     if frame.empty:
@@ -453,8 +458,8 @@ def headline_list(frame: pd.DataFrame, labels: dict[str, str]) -> None:
     for row in frame.itertuples():
         title, link = md_escape(row.title), md_link(row.link)
         head = f"**[{title}]({link})**" if link else f"**{title}**"
-        meta = f"{md_escape(row.source_name or row.source)} · {row.published:%Y-%m-%d} · " \
-               f"{md_escape(topic_names(row.topics, labels))}"
+        when = f"{row.published:%Y-%m-%d}" + (f" ({UNDATED.lower()})" if row.published_is_fallback else "")
+        meta = f"{md_escape(row.source_name or row.source)} · {when} · {md_escape(topic_names(row.topics, labels))}"
         st.markdown(f"{head}  \n{meta}")
 
 
@@ -546,6 +551,7 @@ def article_table(frame: pd.DataFrame, labels: dict[str, str]) -> None:
     """Articles as a sortable table; feed text stays text and only http(s) links are clickable."""
     shown = pd.DataFrame({
         "published": frame["published"],
+        "undated": frame["published_is_fallback"].astype(bool),
         "outlet": frame["source_name"].fillna(frame["source"]),
         "title": frame["title"],
         "link": [md_link(u) for u in frame["link"]],
@@ -556,6 +562,7 @@ def article_table(frame: pd.DataFrame, labels: dict[str, str]) -> None:
     })
     st.dataframe(shown, hide_index=True, height=table_height(len(shown)), column_config={
         "published": st.column_config.DatetimeColumn("Published (UTC)", format="YYYY-MM-DD HH:mm"),
+        "undated": st.column_config.CheckboxColumn("Undated", width="small", help=UNDATED_HELP),
         "outlet": st.column_config.TextColumn("Outlet"),
         "title": st.column_config.TextColumn("Title", width="large"),
         "link": st.column_config.LinkColumn("Link", display_text="open ↗", width="small"),
