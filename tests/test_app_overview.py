@@ -131,3 +131,12 @@ def test_a_store_from_an_older_version_is_upgraded_before_a_page_reads_it(
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert open_store(str(own), upgrade=False).schema_version() == SCHEMA_VERSION
+
+
+def test_the_demo_shows_a_spike_with_the_stories_behind_it(monkeypatch: pytest.MonkeyPatch, demo_db: str) -> None:
+    """The demo's November 2026 drills around Taiwan make a spike, so a first visit sees the feature."""
+    at = run_app(monkeypatch, demo_db)
+    spikes = [e for e in at.expander if e.label.startswith("Taiwan coverage")]
+    assert spikes, [e.label for e in at.expander]
+    assert "2026-11-20" in spikes[0].label and "6 stories" in spikes[0].label
+    assert len([m for m in spikes[0].markdown if m.value.startswith("- ")]) == 6

@@ -10,7 +10,15 @@ import pandas as pd
 import pytest
 
 from tracker import charts
-from tracker.index import INDEX_COLUMNS, SPIKE_COLUMNS, TOTAL, daily_index, describe_spike, find_spikes
+from tracker.index import (
+    INDEX_COLUMNS,
+    SPIKE_COLUMNS,
+    TOTAL,
+    daily_index,
+    describe_spike,
+    find_spikes,
+    sample_buckets,
+)
 
 
 def _days(n: int, start: str = "2024-01-01") -> pd.DatetimeIndex:
@@ -120,7 +128,7 @@ def test_quiet_days_and_flat_baselines() -> None:
     rare = find_spikes(quiet, min_stories=1)[lambda f: f["topic"] == "rare"].iloc[0]
     assert rare["ratio"] == math.inf
     assert describe_spike(rare, "Rare") == \
-        "Rare coverage up from nothing in its 30-day baseline on 2024-02-09, 2 stories"
+        "Rare coverage on 2024-02-09: 2 stories, where a typical day of the previous 30 had none"
     # A perfectly flat baseline has MAD 0: the floor keeps z finite, and one more story is no spike.
     flat = daily_index(*_frames([100] * 40, taiwan=[10] * 39 + [11]), smoothing_days=1)
     assert find_spikes(flat).empty
@@ -161,3 +169,16 @@ def test_index_chart_has_a_row_per_topic_on_one_scale_with_spikes_in_their_row()
     assert figure.layout.yaxis.range == figure.layout.yaxis2.range == figure.layout.yaxis3.range
     spike = next(trace for trace in figure.data if trace.name == "Taiwan spike")
     assert spike.yaxis == "y2" and len(spike.x) == 1
+
+
+def test_a_spike_is_marked_on_the_reading_of_its_bucket() -> None:
+    """Read by month, the index has one point per month: the spike of 9 February sits on February's."""
+    frame = daily_index(*_frames([20] * 60, taiwan=[2] * 39 + [12] + [2] * 20), smoothing_days=1)
+    spikes = find_spikes(frame, min_baseline_stories=30)
+    spike_day = spikes.loc[spikes["topic"] == "taiwan", "day"].iloc[0]
+    monthly = sample_buckets(frame, "month")
+    figure = charts.index_figure(monthly, spikes, labels={"taiwan": "Taiwan"}, colors={}, bucket="month")
+    marker = next(trace for trace in figure.data if trace.name == "Taiwan spike")
+    reading = pd.Timestamp(marker.x[0]).date()
+    assert reading.month == spike_day.month and reading >= spike_day.date()
+    assert reading in {d.date() for d in monthly["day"]} and marker.customdata[0] == f"{spike_day:%Y-%m-%d}"

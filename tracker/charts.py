@@ -278,12 +278,16 @@ def index_figure(index: pd.DataFrame, spikes: pd.DataFrame, *, labels: Mapping[s
                         line={"color": color, "width": 2}, marker={"size": 4}, showlegend=False,
                         hovertemplate=f"<b>{name}</b><br>%{{x|%Y-%m-%d}}<br>index %{{y}}<extra></extra>")
         if topic in spiked:
-            at_days = shown[(shown["topic"] == topic) & shown["day"].isin(spiked[topic]["day"])]
-            fig.add_scatter(x=at_days["day"], y=at_days["index"].round(1), mode="markers", showlegend=False,
-                            name=f"{name} spike", row=row, col=1,
+            # Each spike on the reading that covers its day: with week or month buckets, the next one.
+            readings = shown[shown["topic"] == topic].sort_values("day")[["day", "index"]]
+            on = pd.merge_asof(spiked[topic][["day"]].sort_values("day").rename(columns={"day": "spike"}),
+                               readings.rename(columns={"day": "reading"}), left_on="spike", right_on="reading",
+                               direction="forward").dropna(subset=["reading"])
+            fig.add_scatter(x=on["reading"], y=on["index"].round(1), mode="markers", showlegend=False,
+                            name=f"{name} spike", row=row, col=1, customdata=on["spike"].dt.strftime("%Y-%m-%d"),
                             marker={"symbol": "triangle-up", "size": 11, "color": color,
                                     "line": {"width": 1, "color": "black"}},
-                            hovertemplate=f"<b>{name}: spike</b><br>%{{x|%Y-%m-%d}}<extra></extra>")
+                            hovertemplate=f"<b>{name}: spike on %{{customdata}}</b><extra></extra>")
     fig.add_hline(y=100, line_dash="dash", line_color=FALLBACK_COLOR, opacity=0.5)
     read_at = "Day (UTC)" if bucket == "day" else f"{bucket.capitalize()} (UTC), read at its last day"
     _label_rows(fig, len(order), y_title="Index (window mean = 100)", x_title=read_at,

@@ -164,7 +164,8 @@ def describe_spike(row: pd.Series, label: str) -> str:
     day = pd.Timestamp(row["day"]).strftime("%Y-%m-%d")
     window = int(row["window_days"]) if "window_days" in row else 30
     if not np.isfinite(row["ratio"]):
-        return f"{label} coverage up from nothing in its {window}-day baseline on {day}, {count}"
+        # The baseline is the median day: 0 means most days of the window had no story on the topic.
+        return f"{label} coverage on {day}: {count}, where a typical day of the previous {window} had none"
     return f"{label} coverage {row['ratio']:.1f}x its {window}-day baseline on {day}, {count}"
 
 
