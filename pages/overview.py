@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from tracker import charts, export, ui
+from tracker import charts, export, index, ui
 
 ctx = ui.setup()
 st.title("Overview")
@@ -30,10 +30,11 @@ st.plotly_chart(charts.topic_frequency_figure(counts, mode=mode, bucket=bucket, 
 st.caption(ui.FREQUENCY_NOTE)
 
 st.subheader("Tension index")
-index = ui.read_stories("tension_index_by", ctx.filters, bucket)
+readings, thin = index.split_thin(ui.read_stories("tension_index_by", ctx.filters, bucket))
 spikes = ui.read_stories("spikes", ctx.filters)
-st.plotly_chart(charts.index_figure(index, spikes, labels=ctx.labels, colors=ctx.colors, bucket=bucket, window=window),
+st.plotly_chart(charts.index_figure(readings, spikes, labels=ctx.labels, colors=ctx.colors, bucket=bucket, window=window),
                 key="ov_index")
+ui.thin_index_note(thin, ctx.labels)
 daily_index = ui.read_stories("tension_index", ctx.filters)
 index_csv = export.to_csv_bytes(export.index_export_frame(daily_index), spreadsheet=True)
 st.download_button("Download the daily index (CSV)", index_csv,

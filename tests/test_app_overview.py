@@ -140,3 +140,10 @@ def test_the_demo_shows_a_spike_with_the_stories_behind_it(monkeypatch: pytest.M
     assert spikes, [e.label for e in at.expander]
     assert "2026-11-20" in spikes[0].label and "6 stories" in spikes[0].label
     assert len([m for m in spikes[0].markdown if m.value.startswith("- ")]) == 6
+
+
+def test_a_narrow_search_says_which_topics_are_too_thin_to_index(monkeypatch: pytest.MonkeyPatch,
+                                                                  demo_db: str) -> None:
+    at = run_app(monkeypatch, demo_db, params={"q": "Kinmen"})
+    note = next(c.value for c in at.caption if c.value.startswith("Not indexed"))
+    assert "Taiwan (" in note

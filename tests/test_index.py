@@ -18,6 +18,7 @@ from tracker.index import (
     describe_spike,
     find_spikes,
     sample_buckets,
+    split_thin,
 )
 
 
@@ -182,3 +183,13 @@ def test_a_spike_is_marked_on_the_reading_of_its_bucket() -> None:
     reading = pd.Timestamp(marker.x[0]).date()
     assert reading.month == spike_day.month and reading >= spike_day.date()
     assert reading in {d.date() for d in monthly["day"]} and marker.customdata[0] == f"{spike_day:%Y-%m-%d}"
+
+
+def test_topics_with_too_few_stories_in_the_window_are_not_indexed() -> None:
+    """Three stories in a window make a mean so thin that one of them reads as thousands."""
+    frame = daily_index(*_frames([20] * 60, taiwan=[1] * 60, talks=[0] * 57 + [1, 1, 1]), smoothing_days=7)
+    frame["window_stories"] = frame.groupby("topic")["stories"].transform("sum")
+    kept, thin = split_thin(frame)
+    assert thin == {"talks": 3}
+    assert set(kept["topic"]) == {"taiwan", TOTAL} and kept["index"].max() < 1000
+    assert frame.loc[frame["topic"] == "talks", "index"].max() > 1000  # what it would have drawn

@@ -170,6 +170,19 @@ def describe_spike(row: pd.Series, label: str) -> str:
 
 
 SMOOTHING_FOR_BUCKET = {"day": 7, "week": 7, "month": 30}
+# A topic with fewer stories than this in the window gets no index: rebased to the mean of a handful
+# of stories, three stories over five years read as 65,000.
+MIN_INDEX_STORIES = 20
+
+
+def split_thin(index: pd.DataFrame, minimum: int = MIN_INDEX_STORIES) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The readings of topics with at least ``minimum`` stories in the window (``window_stories``,
+    see story_queries.tension_index_by), and the others' story counts (topics with none left out)."""
+    if index.empty or "window_stories" not in index:
+        return index, {}
+    counts = index.groupby("topic")["window_stories"].first()
+    thin = {str(t): int(n) for t, n in counts.items() if 0 < n < minimum}
+    return index[index["window_stories"] >= minimum].reset_index(drop=True), thin
 
 
 def sample_buckets(index: pd.DataFrame, bucket: str) -> pd.DataFrame:

@@ -132,8 +132,10 @@ def tension_index(location: str, filters: Filters, *, smoothing_days: int = 7) -
 
 def tension_index_by(location: str, filters: Filters, bucket: str) -> pd.DataFrame:
     """The index smoothed over a bucket (7 days for days and weeks, 30 for months) and read at
-    each bucket's last day: what the Overview draws."""
+    each bucket's last day: what the Overview draws. ``window_stories`` is each topic's number of
+    stories in the whole window."""
     daily = tension_index(location, filters, smoothing_days=index.SMOOTHING_FOR_BUCKET[bucket])
+    daily["window_stories"] = daily.groupby("topic")["stories"].transform("sum")  # for index.split_thin
     return index.sample_buckets(daily, bucket)
 
 

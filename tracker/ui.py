@@ -512,6 +512,15 @@ def frequency_counts(filters: Filters, bucket: str, unit: str) -> pd.DataFrame:
     return charts.bucket_counts(daily, totals, bucket)
 
 
+def thin_index_note(thin: dict[str, int], labels: dict[str, str]) -> None:
+    """Which topics the index leaves out because the window holds too few of their stories."""
+    if not thin:
+        return
+    named = "; ".join(f"{labels.get(t, 'Any topic' if t == index.TOTAL else t)} ({n})" for t, n in thin.items())
+    st.caption(f"Not indexed, too few stories in this window (fewer than {index.MIN_INDEX_STORIES}): {named}. "
+               "Widen the dates or the search to index them.")
+
+
 def index_method(bucket: str) -> None:
     with st.expander("How the index is computed, and its limits"):
         st.markdown(INDEX_METHOD.format(days=index.SMOOTHING_FOR_BUCKET[bucket]))
