@@ -32,15 +32,15 @@ st.caption(ui.FREQUENCY_NOTE)
 st.subheader("Tension index")
 readings, thin = index.split_thin(ui.read_stories("tension_index_by", ctx.filters, bucket))
 spikes = ui.read_stories("spikes", ctx.filters)
-st.plotly_chart(charts.index_figure(readings, spikes, labels=ctx.labels, colors=ctx.colors, bucket=bucket, window=window),
-                key="ov_index")
+st.plotly_chart(charts.index_figure(readings, spikes, labels=ctx.labels, colors=ctx.colors, bucket=bucket,
+                                    window=window), key="ov_index")
 ui.thin_index_note(thin, ctx.labels)
 daily_index = ui.read_stories("tension_index", ctx.filters)
 index_csv = export.to_csv_bytes(export.index_export_frame(daily_index), spreadsheet=True)
 st.download_button("Download the daily index (CSV)", index_csv,
                    file_name=ui.csv_name(ctx.filters, "index"), mime="text/csv", key="ov_index_csv", icon="⬇️")
 ui.index_method(bucket)
-ui.spike_list(spikes, ctx.labels)
+ui.spike_list(spikes, ctx.labels, ctx.filters)
 
 st.subheader("Newest tagged headlines")
 ui.headline_list(ui.read("latest_tagged", ctx.filters, limit=15), ctx.labels)

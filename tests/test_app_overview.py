@@ -147,3 +147,23 @@ def test_a_narrow_search_says_which_topics_are_too_thin_to_index(monkeypatch: py
     at = run_app(monkeypatch, demo_db, params={"q": "Kinmen"})
     note = next(c.value for c in at.caption if c.value.startswith("Not indexed"))
     assert "Taiwan (" in note
+
+
+@pytest.mark.parametrize("params", [{"range": "all"}, {"from": "2026-11-20", "to": "2026-11-20"},
+                                    {"from": "2026-11-15", "to": "2026-11-29"}])
+def test_a_spike_does_not_depend_on_where_the_window_starts(monkeypatch: pytest.MonkeyPatch, demo_db: str,
+                                                           params: dict[str, str]) -> None:
+    """Its baseline is the 30 days before it, read even when the window starts later."""
+    at = run_app(monkeypatch, demo_db, params=params)
+    assert any(e.label.startswith("Taiwan coverage on 2026-11-20: 6 stories") for e in at.expander), params
+
+
+def test_a_spike_under_a_search_lists_and_links_only_what_it_counted(monkeypatch: pytest.MonkeyPatch,
+                                                                    demo_db: str) -> None:
+    at = run_app(monkeypatch, demo_db, params={"q": "Taiwan"})
+    spike = next(e for e in at.expander if e.label.startswith("Taiwan coverage on 2026-11-20"))
+    counted = int(spike.label.split(": ")[1].split(" ")[0])
+    listed = [m.value for m in spike.markdown if m.value.startswith("- ")]
+    assert len(listed) == counted and all("东部战区" not in line for line in listed)
+    link = spike.get("page_link")[0].proto
+    assert link.query_string == "topics=taiwan&from=2026-11-20&to=2026-11-20&q=Taiwan"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
@@ -139,21 +141,33 @@ def tension_index_by(location: str, filters: Filters, bucket: str) -> pd.DataFra
     return index.sample_buckets(daily, bucket)
 
 
+SPIKE_WINDOW_DAYS = 30
+
+
 def spikes(location: str, filters: Filters) -> pd.DataFrame:
     """Spike days per topic in the filtered window: a day's share of stories against its
     trailing 30-day baseline (unsmoothed, so a burst is dated to its day)."""
-    daily = tension_index(location, filters, smoothing_days=1)
-    found = index.find_spikes(daily[daily["topic"] != index.TOTAL])
+    # A spike depends on its day and the 30 days before it, not on where the window starts: read
+    # those days too (the baseline of a spike on the window's first day lies before it).
+    wider = replace(filters, since=filters.since - dt.timedelta(days=SPIKE_WINDOW_DAYS)) if filters.since else filters
+    daily = tension_index(location, wider, smoothing_days=1)
+    found = index.find_spikes(daily[daily["topic"] != index.TOTAL], window_days=SPIKE_WINDOW_DAYS)
+    if filters.since:
+        found = found[found["day"] >= pd.Timestamp(filters.since, tz="UTC")]
     return found.sort_values("day", ascending=False, ignore_index=True)
 
 
-def stories_on(location: str, topic: str, day: pd.Timestamp, *, limit: int = 20) -> pd.DataFrame:
-    """The stories behind a spike: those carrying ``topic`` whose first article fell on ``day``."""
+def stories_on(location: str, topic: str, day: pd.Timestamp, filters: Filters = Filters(), *,
+               limit: int = 20) -> pd.DataFrame:
+    """The stories behind a spike: those carrying ``topic`` whose first article fell on ``day``, with a
+    member article matching the outlet, language and search of ``filters`` (as the spike counted them)."""
     start = pd.Timestamp(day).tz_convert("UTC").floor("D").to_pydatetime()
     end = start + pd.Timedelta(days=1).to_pytimedelta()
+    member = _story_conditions(replace(filters, topics=(), since=None, until=None), stories_table.c.first_seen)
     stmt = (select(*[stories_table.c[c] for c in STORY_COLUMNS])
             .select_from(stories_table.join(story_topics, story_topics.c.story_id == stories_table.c.id))
-            .where(story_topics.c.topic == topic, story_topics.c.first_seen >= start, story_topics.c.first_seen < end)
+            .where(story_topics.c.topic == topic, story_topics.c.first_seen >= start, story_topics.c.first_seen < end,
+                   *member)
             .order_by(stories_table.c.outlets.desc(), stories_table.c.first_seen).limit(limit))
     with Store(location).transaction(write=False) as conn:
         rows = conn.execute(stmt).all()

@@ -11,7 +11,7 @@ import os
 import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -527,8 +527,9 @@ def index_method(bucket: str) -> None:
         st.markdown(f"The full method and its limits: [docs/index.md]({INDEX_DOCS}).")
 
 
-def spike_list(spikes: pd.DataFrame, labels: dict[str, str], *, limit: int = 10) -> None:
-    """Each spike as a sentence, with the stories behind it a click away."""
+def spike_list(spikes: pd.DataFrame, labels: dict[str, str], filters: Filters, *, limit: int = 10) -> None:
+    """Each spike as a sentence, with the stories behind it (under the same outlets, language and
+    search) a click away."""
     if spikes.empty:
         st.caption("No spikes in this window: on no day did a topic carry at least 5 stories and rise far "
                    "above its share of the previous 30 days (which must hold at least 50 collected stories).")
@@ -537,12 +538,14 @@ def spike_list(spikes: pd.DataFrame, labels: dict[str, str], *, limit: int = 10)
     for row in spikes.head(limit).to_dict("records"):
         sentence = index.describe_spike(pd.Series(row), labels.get(row["topic"], row["topic"]))
         with st.expander(sentence):
-            behind = read_stories("stories_on", row["topic"], row["day"])
+            behind = read_stories("stories_on", row["topic"], row["day"], filters)
             for story in behind.itertuples():
                 st.markdown(f"- {md_escape(story.headline)} · {md_escape(story.outlet_names)}")
             day = pd.Timestamp(row["day"]).date().isoformat()
+            same_day = replace(filters, topics=(row["topic"],), since=dt.date.fromisoformat(day),
+                               until=dt.date.fromisoformat(day))
             st.page_link("pages/articles.py", label="See these articles", icon="📰",
-                         query_params={"topics": row["topic"], "from": day, "to": day})
+                         query_params=urlstate.to_params(urlstate.ViewState(same_day, urlstate.CUSTOM)))
 
 
 # --- articles table ---------------------------------------------------------------------------
