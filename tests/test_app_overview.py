@@ -167,3 +167,21 @@ def test_a_spike_under_a_search_lists_and_links_only_what_it_counted(monkeypatch
     assert len(listed) == counted and all("东部战区" not in line for line in listed)
     link = spike.get("page_link")[0].proto
     assert link.query_string == "topics=taiwan&from=2026-11-20&to=2026-11-20&q=Taiwan"
+
+
+def test_a_link_with_only_an_end_date_starts_at_the_first_article(monkeypatch: pytest.MonkeyPatch,
+                                                                  demo_db: str) -> None:
+    at = run_app(monkeypatch, demo_db, params={"to": "2021-03-31"})
+    first, _ = queries.published_span(demo_db)
+    assert at.date_input(key="f_dates").value == (first.date(), dt.date(2021, 3, 31))
+    assert url_params(at) == {"from": first.date().isoformat(), "to": "2021-03-31"}
+
+
+def test_the_first_click_of_a_date_range_keeps_the_last_range(monkeypatch: pytest.MonkeyPatch, demo_db: str) -> None:
+    """The picker reports a one-day range after its first click; the charts wait for the second."""
+    at = run_app(monkeypatch, demo_db, params={"from": "2022-08-01", "to": "2022-08-31"})
+    at.date_input(key="f_dates").set_value((dt.date(2023, 5, 1),)).run()
+    assert url_params(at) == {"from": "2022-08-01", "to": "2022-08-31"}
+    assert any("last day of the range" in c.value for c in at.caption)
+    at.date_input(key="f_dates").set_value((dt.date(2023, 5, 1), dt.date(2023, 5, 31))).run()
+    assert url_params(at) == {"from": "2023-05-01", "to": "2023-05-31"}

@@ -214,7 +214,10 @@ def _load_url(ctx: Context, outlet_ids: list[str], languages: list[str]) -> None
     widgets: dict[str, Any] = {"f_topics": list(f.topics), "f_range": view.preset, "f_sources": list(f.sources),
                                "f_lang": f.language or "", "f_q": f.text}
     if view.preset == urlstate.CUSTOM:
-        widgets["f_dates"] = (f.since or dt.date(2000, 1, 1), f.until or _today())
+        # A link with only "to" starts at the first article, not at some arbitrary year.
+        first, _ = cached("queries", "published_span", ctx.db.location, ctx.version)
+        start = f.since or (first.date() if first is not None else _today() - dt.timedelta(days=89))
+        widgets["f_dates"] = (min(start, f.until) if f.until else start, f.until or _today())
     st.session_state["_tt_widgets"] = widgets
     st.session_state["_tt_notes"] = notes
     st.session_state["_tt_notes_for"] = urlstate.to_params(view)
@@ -262,8 +265,12 @@ def sidebar(ctx: Context) -> urlstate.ViewState:
             st.session_state.setdefault("f_dates", (_today() - dt.timedelta(days=89), _today()))
             chosen: Any = st.date_input("From – to (UTC)", key="f_dates", format="YYYY-MM-DD")
             picked = tuple(chosen) if isinstance(chosen, (tuple, list)) else (chosen,)
-            since = picked[0] if picked else None
-            until = picked[1] if len(picked) > 1 else since
+            if len(picked) == 2:
+                since, until = picked
+                st.session_state["_tt_dates"] = picked
+            else:  # the first click of a new range: keep the last whole range until the second click
+                since, until = st.session_state.get("_tt_dates", (picked[0], picked[0]) if picked else (None, None))
+                st.caption("Now pick the last day of the range.")
         source_ids = st.multiselect("Outlets", list(outlet_names), key="f_sources",
                                     format_func=lambda s: outlet_names.get(s, s), placeholder="All outlets")
         language = st.selectbox("Language", ["", *languages], key="f_lang",
