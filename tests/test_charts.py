@@ -61,11 +61,11 @@ def test_topic_frequency_figure() -> None:
     # A row of bars per topic, not stacked bars: shares of items with several topics add up past 100 %.
     assert [(t.xaxis, t.yaxis) for t in fig.data] == [("x", "y"), ("x2", "y2")] and not fig.layout.barmode
     assert [a.text for a in fig.layout.annotations][:2] == ["Taiwan", "US–China talks"]
-    assert fig.layout.yaxis.title.text == "% of all collected articles"
+    assert fig.layout.title.text == "% of all collected articles per week"
     assert fig.layout.yaxis.range == fig.layout.yaxis2.range  # one scale for every row
     assert any("rules changed" in a.text for a in fig.layout.annotations)
     by_count = charts.topic_frequency_figure(counts, mode="count", bucket="week", labels=LABELS, colors=COLORS)
-    assert list(by_count.data[0].y) == [5, 2] and by_count.layout.yaxis.title.text == "articles"
+    assert list(by_count.data[0].y) == [5, 2] and by_count.layout.title.text == "Articles per week"
     assert by_count.layout.xaxis2.title.text == "Week (UTC)"
 
 

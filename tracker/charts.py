@@ -140,7 +140,8 @@ def topic_frequency_figure(counts: pd.DataFrame, *, mode: str, bucket: str, labe
             hovertemplate=(f"<b>{name}</b><br>{bucket} of %{{x|%Y-%m-%d}}<br>"
                            f"%{{customdata[0]}} of %{{customdata[1]}} {unit}<extra></extra>"),
         ))
-    layout = _rows_layout(names, y_title=f"% of all collected {unit}" if mode == "share" else unit,
+    measure = f"% of all collected {unit}" if mode == "share" else f"{unit.capitalize()}"
+    layout = _rows_layout(names, y_title=f"{measure} per {bucket}",
                           x_title=f"{bucket.capitalize()} (UTC)", top=float(counts[value].max()),
                           suffix="%" if mode == "share" else "")
     layout["xaxis"]["range"] = _x_range(window, first, last)
@@ -301,23 +302,26 @@ def index_figure(index: pd.DataFrame, spikes: pd.DataFrame, *, labels: Mapping[s
 
 def _rows_layout(names: list[str], *, y_title: str, x_title: str, top: float, suffix: str = "") -> dict[str, Any]:
     """The layout of a figure with one row per name (its title above it, at the left), sharing one
-    time axis (labelled under the last row) and one y scale from 0 to ``top`` (titled once, in the
-    middle). Written out rather than made by plotly's make_subplots, which with its per-axis updates
-    cost about 0.1 s per figure: a noticeable part of the Overview's first load."""
+    time axis (labelled under the last row) and one y scale from 0 to ``top``, named in the figure's
+    title (a y-axis title would not fit a row of 90 pixels). Written out rather than made by plotly's
+    make_subplots, which with its per-axis updates cost about 0.1 s per figure: a noticeable part of
+    the Overview's first load."""
     rows = len(names)
-    gap = min(0.08, 0.5 / rows)
-    height = (1 - gap * (rows - 1)) / rows
-    layout: dict[str, Any] = {"height": 70 + 85 * rows, "hovermode": "closest", "showlegend": False,
-                              "margin": {"l": 10, "r": 10, "t": 30, "b": 10}, "annotations": [], "shapes": []}
+    height = max(300, 90 + 90 * rows)
+    plot = height - 110  # what the margins, the time axis and the title leave for the rows
+    gap = min(0.3, 34 / plot)  # room for a row's name between it and the row above
+    row_height = (1 - gap * (rows - 1)) / rows
+    layout: dict[str, Any] = {"height": height, "hovermode": "closest", "showlegend": False,
+                              "title": {"text": y_title, "x": 0, "xanchor": "left", "font": {"size": 13}},
+                              "margin": {"l": 10, "r": 10, "t": 50, "b": 10}, "annotations": [], "shapes": []}
     for row, name in enumerate(names, 1):
         n = "" if row == 1 else str(row)
-        upper = 1 - (row - 1) * (height + gap)
+        upper = 1 - (row - 1) * (row_height + gap)
         layout[f"xaxis{n}"] = {"anchor": f"y{n}", "showticklabels": row == rows,
                                **({"matches": "x"} if row > 1 else {}),
                                **({"title": {"text": x_title}} if row == rows else {})}
-        layout[f"yaxis{n}"] = {"anchor": f"x{n}", "domain": [max(upper - height, 0.0), upper],
-                               "range": [0, (top or 1.0) * 1.1], "nticks": 3, "ticksuffix": suffix,
-                               **({"title": {"text": y_title}} if row == (rows + 1) // 2 else {})}
+        layout[f"yaxis{n}"] = {"anchor": f"x{n}", "domain": [max(upper - row_height, 0.0), upper],
+                               "range": [0, (top or 1.0) * 1.1], "nticks": 3, "ticksuffix": suffix}
         layout["annotations"].append({"text": name, "x": 0, "xref": "paper", "xanchor": "left", "y": upper,
                                       "yref": "paper", "yanchor": "bottom", "showarrow": False,
                                       "font": {"size": 12}})
