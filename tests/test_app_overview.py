@@ -185,3 +185,14 @@ def test_the_first_click_of_a_date_range_keeps_the_last_range(monkeypatch: pytes
     assert any("last day of the range" in c.value for c in at.caption)
     at.date_input(key="f_dates").set_value((dt.date(2023, 5, 1), dt.date(2023, 5, 31))).run()
     assert url_params(at) == {"from": "2023-05-01", "to": "2023-05-31"}
+
+
+def test_the_chart_controls_keep_their_choice_across_pages(monkeypatch: pytest.MonkeyPatch, demo_db: str) -> None:
+    at = run_app(monkeypatch, demo_db, params={"range": "1y"})
+    bucket_key = next(w.key for w in at.get("button_group") if w.key.startswith("ov_bucket_"))
+    at.button_group(key=bucket_key).set_value("day").run()
+    at.button_group(key="ov_mode").set_value("count").run()
+    at.button_group(key="ov_unit").set_value("articles").run()
+    at.switch_page("pages/timeline.py").run()
+    at.switch_page("pages/overview.py").run()
+    assert [at.button_group(key=k).value for k in (bucket_key, "ov_mode", "ov_unit")] == ["day", "count", "articles"]

@@ -434,6 +434,18 @@ def headline_metrics(summary: dict[str, Any], previous: dict[str, Any] | None, l
             column.metric(label, f"{value:,}", change, help=help_text, delta_color="off")
 
 
+def remembered(key: str, default: str) -> str:
+    """What a page's own control (not a sidebar filter) was set to when the user last saw it:
+    Streamlit forgets the widgets of a page that is not shown, so without this a visit to another
+    page put them back to their defaults."""
+    return str(st.session_state.get(f"_tt_kept_{key}", default))
+
+
+def remember(key: str, value: str) -> str:
+    st.session_state[f"_tt_kept_{key}"] = value
+    return value
+
+
 def default_bucket(filters: Filters) -> str:
     first = filters.since
     if first is None:
