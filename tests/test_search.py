@@ -46,15 +46,21 @@ HEADLINES = {
     24: ("[x] marks the spot", "Priced in $ now; ^ is a caret."),
     25: ("ships set sail", ""),
     26: ("Price of x^2 (est.) hits y$", ""),
+    27: ("What the drills tell us", "Analysts say the PLA is practising a blockade."),
+    28: ("U.S. envoy lands in Manila", "The U.S.-Philippine treaty is 75."),
 }
 
 # Query -> the articles it finds (by number). One row per behaviour; a regression is a new row.
 CASES = {
-    # Short terms (3 characters or fewer) are whole words, any case.
-    "US": {1, 12, 13, 14, 15},
-    "us": {1, 12, 13, 14, 15},
-    "PLA": {3},
-    "pla": {3},
+    # Short terms (3 characters or fewer) are whole words, any case...
+    "us": {1, 12, 13, 14, 15, 27},
+    "pla": {3, 27},
+    # ...but typed in capitals they are acronyms: capitals only, dotted or not.
+    "US": {1, 12, 13, 14, 15, 28},
+    "U.S.": {28},
+    "PLA": {3, 27},
+    "USA": set(),
+    "USAC": set(),
     "war": {7},
     # Longer terms start a word and may run on; * asks for a prefix of a short one.
     "missile": {5},

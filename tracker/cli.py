@@ -186,7 +186,8 @@ def _date(_ctx: object, _param: object, value: str | None) -> dt.date | None:
 @click.option("--language", metavar="LANG", help="Only this language, e.g. en or zh.")
 @click.option("--query", default="", metavar="TEXT",
               help="Words and \"quoted phrases\" that must all appear in title or summary, at the start of a "
-                   "word (words of 3 letters or fewer whole; war* for any word starting so).")
+                   "word (words of 3 letters or fewer whole; war* for any word starting so; US in capitals "
+                   "finds US and U.S. only).")
 @click.option("-o", "--output", default="-", metavar="FILE|-", help="Where to write the CSV (- is stdout).")
 @click.option("--stories", "what", flag_value="stories", help="One row per story instead of per article.")
 @click.option("--index", "what", flag_value="index", help="The daily tension index per topic instead.")

@@ -3,8 +3,10 @@
 A query is quoted phrases ("..." or “...”) and the words outside them, all required. A term is found
 case-insensitively in the title or summary where it starts a word (not after an ASCII letter or
 digit); a Latin term of 3 characters or fewer must also end one ("US" is not "use"), unless the word
-ends in * ("war*"). Terms with Chinese characters match anywhere (no spaces to bound them). A dash in
-a term matches any dash or a space.
+ends in * ("war*"). A word of 2 to 4 letters typed in capitals is an acronym, as in the topic rules: it
+matches only in capitals, and with dots too ("US" finds "US" and "U.S.", not the pronoun "us"). Terms
+with Chinese characters match anywhere (no spaces to bound them). A dash in a term matches any dash or
+a space.
 
     >>> [t for t, _ in _search_terms('“median line” US-China war*')]
     ['median line', 'US-China', 'war']
@@ -75,7 +77,24 @@ def text_conditions(text: str, columns: Sequence[Any]) -> list[Any]:
     return [_term_condition(term, prefix, columns) for term, prefix in _search_terms(text)]
 
 
+def _is_acronym(term: str, prefix: bool) -> bool:
+    return not prefix and 2 <= len(term) <= 4 and term.isascii() and term.isalpha() and term.isupper()
+
+
+def _acronym_condition(term: str, columns: Sequence[Any]) -> Any:
+    """"US" as a word in capitals, or "U.S.": matched on the column as written (case-sensitive on both
+    engines), after a case-blind LIKE for either spelling."""
+    dotted = ".".join(term) + "."
+    escaped = dotted.replace(".", "\\.")
+    # Each spelling first, then a fixed-width lookbehind for the character before it (see _term_regex).
+    regex = f"{term}(?<![0-9A-Za-z]{term})(?![0-9A-Za-z])|{escaped}(?<![0-9A-Za-z]{escaped})"
+    return or_(*[and_(or_(column.ilike(f"%{term}%"), column.ilike(f"%{dotted}%")), column.regexp_match(regex))
+                 for column in columns])
+
+
 def _term_condition(term: str, prefix: bool, columns: Sequence[Any]) -> Any:
+    if _is_acronym(term, prefix):
+        return _acronym_condition(term, columns)
     like = f"%{_like_escape(term).translate(_LIKE_DASH)}%"
     regex = _term_regex(term, prefix)
     found: list[Any] = []

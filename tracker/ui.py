@@ -278,8 +278,10 @@ def sidebar(ctx: Context) -> urlstate.ViewState:
         text = st.text_input("Search headlines and summaries", key="f_q", max_chars=urlstate.MAX_QUERY,
                              placeholder='e.g. PLA "median line"',
                              help='Every word must appear, at the start of a word: `missile` finds "missiles". '
-                                  'Words of three letters or fewer match whole words (`US` is not "use"); '
-                                  'end one with `*` for any word starting so (`war*`). Quotes keep a phrase '
+                                  'Words of three letters or fewer match whole words (`war` is not "warn"); '
+                                  'end one with `*` for any word starting so (`war*`). Two to four letters '
+                                  'typed in capitals are an acronym: capitals only, dotted or not (`US` finds '
+                                  '"U.S.", not "us"). Quotes keep a phrase '
                                   'together; a dash also matches other dashes and a space. Chinese matches '
                                   'anywhere in the text.')
     _remember_widgets()
