@@ -18,6 +18,8 @@ frame = ui.read("articles_frame", ctx.filters, limit=page_size, offset=(page - 1
 st.caption(ui.page_caption(total, page, page_size, len(frame)))
 ui.article_table(frame, ctx.labels)
 
+if total == 0:
+    st.stop()  # nothing to download
 shown_col, all_col = st.columns(2)
 shown_csv = export.to_csv_bytes(export.export_frame(frame), spreadsheet=True)
 shown_col.download_button("Download CSV", shown_csv, key="ar_download",

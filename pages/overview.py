@@ -41,9 +41,10 @@ st.plotly_chart(charts.index_figure(readings, spikes, labels=ctx.labels, colors=
                                     window=window), key="ov_index")
 ui.thin_index_note(thin, ctx.labels)
 daily_index = ui.read_stories("tension_index", ctx.filters)
-index_csv = export.to_csv_bytes(export.index_export_frame(daily_index), spreadsheet=True)
-st.download_button("Download the daily index (CSV)", index_csv,
-                   file_name=ui.csv_name(ctx.filters, "index"), mime="text/csv", key="ov_index_csv", icon="⬇️")
+if daily_index["index"].notna().any():  # a search without matches has no index to give
+    index_csv = export.to_csv_bytes(export.index_export_frame(daily_index), spreadsheet=True)
+    st.download_button("Download the daily index (CSV)", index_csv,
+                       file_name=ui.csv_name(ctx.filters, "index"), mime="text/csv", key="ov_index_csv", icon="⬇️")
 ui.index_method(bucket)
 ui.spike_list(spikes, ctx.labels, ctx.filters)
 

@@ -31,6 +31,8 @@ if total > ui.TIMELINE_LIMIT:
 event = st.plotly_chart(charts.timeline_figure(points, labels=ctx.labels, colors=ctx.colors, milestones=milestones,
                                                window=window),
                         key="tl_chart", on_select="rerun", selection_mode=("points", "box", "lasso"))
+if points.empty:
+    st.stop()  # the chart says what to do; there is nothing to select
 st.caption("One marker per story; larger markers were carried by more outlets. Hover for the headline.")
 
 st.subheader("Selected stories")

@@ -92,3 +92,20 @@ def test_undated_articles_say_their_date_is_the_collection_date(monkeypatch: pyt
     assert dict(zip(table["title"], table["undated"], strict=True)) == {"Story 1": False, "Story 2": True}
     headlines = [m.value for m in run_app(monkeypatch, db).markdown if "Story " in m.value]
     assert [("date of collection" in h) for h in headlines] == [True, False]  # newest first
+
+
+def test_a_search_without_matches_offers_nothing_to_download_or_click(monkeypatch: pytest.MonkeyPatch,
+                                                                     demo_db: str) -> None:
+    params = {"q": "xyzzy"}
+    assert not run_app(monkeypatch, demo_db, PAGE, params).get("download_button")
+    assert not run_app(monkeypatch, demo_db, params=params).get("download_button")
+    timeline = run_app(monkeypatch, demo_db, "pages/timeline.py", params)
+    assert not any("Click a marker" in c.value for c in timeline.caption)
+
+
+def test_file_names_say_every_filter() -> None:
+    from tracker import ui
+
+    name = ui.csv_name(Filters(topics=("taiwan",), since=dt.date(2024, 1, 1), language="zh", sources=("a", "b"),
+                               text='"median line" 金门/PLA'), page=2)
+    assert name == "tension-tracker_articles_taiwan_from-2024-01-01_zh_a-b_q-median-line-金门-PLA_page-2.csv"

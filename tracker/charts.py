@@ -264,7 +264,8 @@ def index_figure(index: pd.DataFrame, spikes: pd.DataFrame, *, labels: Mapping[s
     index.sample_buckets: each bucket read at its last day)."""
     shown = index.dropna(subset=["index"])
     if shown.empty:
-        return empty_figure("Not enough stories in this window to compute the index. Widen the dates.")
+        return empty_figure("Not enough stories under these filters to compute the index. "
+                            "Widen the dates or clear some filters.")
     measured = set(shown["topic"])
     order = [t for t in ["total", *labels] if t in measured]
     names = [plain(total_label if t == "total" else labels.get(t, t)) for t in order]

@@ -584,7 +584,6 @@ def article_table(frame: pd.DataFrame, labels: dict[str, str]) -> None:
     """Articles as a sortable table; feed text stays text and only http(s) links are clickable."""
     shown = pd.DataFrame({
         "published": frame["published"],
-        "undated": frame["published_is_fallback"].astype(bool),
         "outlet": frame["source_name"].fillna(frame["source"]),
         "title": frame["title"],
         "link": [md_link(u) for u in frame["link"]],
@@ -592,6 +591,7 @@ def article_table(frame: pd.DataFrame, labels: dict[str, str]) -> None:
         "matched terms": [terms_named(t or "", labels) for t in frame["terms"]],
         "language": frame["language"],
         "story": frame["story_id"],
+        "undated": frame["published_is_fallback"].astype(bool),
     })
     st.dataframe(shown, hide_index=True, height=table_height(len(shown)), column_config={
         "published": st.column_config.DatetimeColumn("Published (UTC)", format="YYYY-MM-DD HH:mm"),
@@ -635,12 +635,23 @@ def stories_csv(location: str, filters: Filters) -> Callable[[], bytes]:
                                        spreadsheet=True)
 
 
+_NAME_UNSAFE = re.compile(r"[^0-9A-Za-z\u3400-\u9fff]+")
+
+
 def csv_name(filters: Filters, kind: str = "articles", page: int | None = None) -> str:
+    """A file name that says what the file holds: every filter, briefly (two files of different views
+    must not overwrite each other in a Downloads folder)."""
     parts = ["tension-tracker", kind, *filters.topics]
     if filters.since:
         parts.append(f"from-{filters.since}")
     if filters.until:
         parts.append(f"to-{filters.until}")
+    if filters.language:
+        parts.append(filters.language)
+    if filters.sources:
+        parts.append("-".join(filters.sources) if len(filters.sources) <= 2 else f"{len(filters.sources)}-outlets")
+    if filters.text:
+        parts.append("q-" + _NAME_UNSAFE.sub("-", filters.text).strip("-")[:40])
     if page is not None:
         parts.append(f"page-{page}")
     return "_".join(parts) + ".csv"
