@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, func, literal, select
 
 from tracker import index
 from tracker.queries import Filters, _day_start, _utc, article_conditions, uses_rollups
@@ -79,23 +79,29 @@ def stories_frame(location: str, filters: Filters = Filters(), *, ids: tuple[str
 def story_counts_by_day(location: str, filters: Filters) -> pd.DataFrame:
     """Stories per topic per UTC day of their first article: columns day, topic, stories.
 
-    Also a row per day with topic index.TOTAL: the stories carrying any topic.
+    Also a row per day with topic index.TOTAL: the stories carrying any topic, whichever topics are
+    selected (each story once), so "Any topic" means the same under every filter.
     """
+    statements: list[Select[Any]] = []
     if uses_rollups(filters) and not filters.language:
         stmt = (select(daily_story_counts.c.day, daily_story_counts.c.topic, daily_story_counts.c.stories)
                 .where(daily_story_counts.c.topic != ALL_TOPICS, *_day_range(filters)))
         if filters.topics:
             stmt = stmt.where(daily_story_counts.c.topic.in_((*filters.topics, ANY_TOPIC)))
+        statements.append(stmt)
     else:
         day = func.date(story_topics.c.first_seen)
-        stmt = (select(day, story_topics.c.topic, func.count())
-                .select_from(story_topics.join(stories_table, stories_table.c.id == story_topics.c.story_id))
-                .where(*_story_conditions(filters, story_topics.c.first_seen))
-                .group_by(day, story_topics.c.topic))
+        joined = story_topics.join(stories_table, stories_table.c.id == story_topics.c.story_id)
+        conds = _story_conditions(filters, story_topics.c.first_seen)
+        stmt = select(day, story_topics.c.topic, func.count()).select_from(joined).where(*conds)
         if filters.topics:
             stmt = stmt.where(story_topics.c.topic.in_(filters.topics))
+        statements.append(stmt.group_by(day, story_topics.c.topic))
+        statements.append(select(day, literal(ANY_TOPIC), func.count(func.distinct(story_topics.c.story_id)))
+                          .select_from(joined).where(*conds).group_by(day))
     with Store(location).transaction(write=False) as conn:
-        frame = pd.DataFrame([tuple(r) for r in conn.execute(stmt)], columns=["day", "topic", "stories"])
+        rows = [tuple(r) for stmt in statements for r in conn.execute(stmt)]
+        frame = pd.DataFrame(rows, columns=["day", "topic", "stories"])
     frame["topic"] = frame["topic"].replace({ANY_TOPIC: index.TOTAL})
     frame["stories"] = frame["stories"].astype(int)
     return _utc(frame, "day").sort_values(["day", "topic"], ignore_index=True)
