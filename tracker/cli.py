@@ -228,7 +228,8 @@ def export_cmd(topic_ids: tuple[str, ...], since: dt.date | None, until: dt.date
             sys.stdout.flush()
         else:
             Path(output).write_bytes(data)
-            click.echo(f"wrote {len(frame)} {what or 'articles'} rows to {output}", err=True)
+            kind = {"stories": "story", "index": "index"}.get(what or "", "article")
+            click.echo(f"wrote {len(frame):,} {kind} row{'' if len(frame) == 1 else 's'} to {output}", err=True)
 
     _run(body)
 
