@@ -135,3 +135,17 @@ def test_payload_stays_small() -> None:
     many = points(*[f"headline {i}" for i in range(3000)])
     fig = charts.timeline_figure(many, labels=LABELS, colors=COLORS)
     assert charts.figure_payload_bytes(fig) < 1_000_000
+
+
+def test_milestones_days_apart_share_no_label_space() -> None:
+    """On a year's axis, labels of events two days apart would be drawn over each other: the second
+    becomes a diamond named on hover."""
+    many = points(*[f"s{i}" for i in range(300)])  # 2024-05-20 onwards, about ten months
+    milestones = pd.DataFrame({"date": days("2024-08-04", "2024-08-02", "2024-12-01"),
+                               "label": ["Drills", "Visit", "Summit"], "kind": ["test"] * 3, "topics": [""] * 3,
+                               "note": ["", "", ""]})
+    fig = charts.timeline_figure(many, labels=LABELS, colors=COLORS, milestones=milestones)
+    assert {a.text for a in fig.layout.annotations} == {"Visit", "Summit"}
+    diamonds = next(t for t in fig.data if t.name == "Milestones")
+    assert len(diamonds.x) == 1 and "Drills" in diamonds.hovertext[0]
+    assert len(fig.layout.shapes) == 3  # every milestone keeps its line

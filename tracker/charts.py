@@ -228,24 +228,44 @@ def _clip(text: str, width: int) -> str:
 
 def _draw_milestones(fig: go.Figure, milestones: pd.DataFrame | None, first: pd.Timestamp,
                      last: pd.Timestamp) -> None:
+    """A dashed line per milestone; a slanted label for those far enough from the last labelled one
+    (labels of events days apart would be drawn over each other), a diamond named on hover for the
+    rest, and diamonds only when there are too many to label."""
     if milestones is None or milestones.empty:
         return
-    shown = milestones[(milestones["date"] >= first.floor("D")) & (milestones["date"] <= last)]
-    labelled = len(shown) <= MAX_MILESTONE_LABELS
+    shown = milestones[(milestones["date"] >= first.floor("D")) & (milestones["date"] <= last)].sort_values("date")
+    if shown.empty:
+        return
+    labelled = _labelled(shown["date"], first, last) if len(shown) <= MAX_MILESTONE_LABELS else [False] * len(shown)
     # One layout update for all lines (add_vline per milestone costs a figure validation each).
     lines = [{"type": "line", "xref": "x", "yref": "paper", "x0": d, "x1": d, "y0": 0, "y1": 1, "opacity": 0.6,
               "line": {"dash": "dash", "color": FALLBACK_COLOR, "width": 1}} for d in shown["date"]]
     notes = [{"x": r.date, "y": 1.0, "yref": "paper", "text": plain(_clip(r.label, MILESTONE_LABEL_CHARS)),
               "hovertext": plain(r.label), "textangle": -60, "showarrow": False,
-              "xanchor": "left", "yanchor": "bottom", "font": {"size": 10}} for r in shown.itertuples()] \
-        if labelled else []
+              "xanchor": "left", "yanchor": "bottom", "font": {"size": 10}}
+             for r, label in zip(shown.itertuples(), labelled, strict=True) if label]
     fig.update_layout(shapes=[*fig.layout.shapes, *lines], annotations=[*fig.layout.annotations, *notes])
-    if not labelled and not shown.empty:  # one diamond per milestone above the lanes, named on hover
-        fig.add_scatter(x=shown["date"], y=[1.02] * len(shown), yaxis="y2", mode="markers", showlegend=False,
+    unnamed = shown[[not label for label in labelled]]
+    if not unnamed.empty:  # one diamond per unlabelled milestone above the lanes, named on hover
+        fig.add_scatter(x=unnamed["date"], y=[1.02] * len(unnamed), yaxis="y2", mode="markers", showlegend=False,
                         name="Milestones", marker={"symbol": "diamond", "size": 9, "color": FALLBACK_COLOR},
                         hovertext=[f"<b>{plain(r.label)}</b><br>{r.date:%Y-%m-%d}<br>{plain(r.note)}"
-                                   for r in shown.itertuples()], hoverinfo="text")
+                                   for r in unnamed.itertuples()], hoverinfo="text")
         fig.update_layout(yaxis2={"overlaying": "y", "range": [0, 1.05], "visible": False, "fixedrange": True})
+
+
+MILESTONE_LABEL_GAP = 0.03  # of the time axis: closer labels would overlap at a 60-degree slant
+
+
+def _labelled(dates: pd.Series, first: pd.Timestamp, last: pd.Timestamp) -> list[bool]:
+    """Which milestones get a label: each one at least MILESTONE_LABEL_GAP of the axis after the
+    last labelled one."""
+    gap = max(last - first, pd.Timedelta(days=1)) * MILESTONE_LABEL_GAP
+    chosen, previous = [], None
+    for day in dates:
+        chosen.append(previous is None or day - previous >= gap)
+        previous = day if chosen[-1] else previous
+    return chosen
 
 
 def _milestone_margin(milestones: pd.DataFrame | None, dates: pd.Series) -> int:
