@@ -510,7 +510,7 @@ def selected_ids(event: Any) -> tuple[str, ...]:
 UNITS = ("stories", "articles")
 FREQUENCY_NOTE = ("Share (the default) divides by everything collected in the same period, so a growing feed "
                   "list does not look like a growing crisis. Stories count an event once however many outlets "
-                  "carried it. An item can carry several topics and then counts in each of their lines.")
+                  "carried it. An item can carry several topics and then counts in the row of each.")
 INDEX_METHOD = (
     "**How the index works.** For each topic, the share of each day's stories that carry it, summed over a "
     "trailing {days} days (topic stories ÷ all stories; 7 days with day or week buckets, 30 with months, each "
