@@ -92,7 +92,11 @@ def test_time_charts_span_the_chosen_window_not_only_the_data() -> None:
     assert first.date() == dt.date(2022, 7, 15) and last.date() == dt.date(2022, 9, 16)
     open_ended = charts.topic_frequency_figure(counts, mode="share", bucket="month", labels=LABELS, colors=COLORS)
     first, last = (pd.Timestamp(x) for x in open_ended.layout.xaxis.range)
-    assert first < pd.Timestamp("2022-08-01", tz="UTC") < last < pd.Timestamp("2022-08-03", tz="UTC")
+    # Open ends hug the data: from just before August's bar to just after it (it spans the month).
+    assert first < pd.Timestamp("2022-08-01", tz="UTC") and pd.Timestamp("2022-08-31", tz="UTC") < last
+    assert last < pd.Timestamp("2022-09-03", tz="UTC")
+    bar = open_ended.data[0]
+    assert bar.offset > 0 and 25 < bar.width / 86_400_000 < 27  # the bar stands within its month
     timeline = charts.timeline_figure(points("a", "b"), labels=LABELS, colors=COLORS, window=window)
     assert pd.Timestamp(timeline.layout.xaxis.range[0]).date() == dt.date(2022, 7, 15)
 

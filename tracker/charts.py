@@ -20,6 +20,7 @@ BUCKETS = ("day", "week", "month")
 MODES = ("share", "count")
 FALLBACK_COLOR = "#7f7f7f"
 _FREQ = {"day": "D", "week": "W-MON", "month": "MS"}
+_BUCKET_DAYS = {"day": 1.0, "week": 7.0, "month": 30.44}  # a month's average length, for bar widths
 
 
 def plain(text: object) -> str:
@@ -128,6 +129,7 @@ def topic_frequency_figure(counts: pd.DataFrame, *, mode: str, bucket: str, labe
     value = "share" if mode == "share" else "articles"
     first, last = counts["period"].min(), counts["period"].max()
     periods = _periods_between(first, last, bucket)
+    period_ms = _BUCKET_DAYS[bucket] * 86_400_000
     shown = [t for t in labels if t in set(counts["topic"])]
     names = [plain(labels.get(t, t)) for t in shown]
     bars = []
@@ -135,6 +137,9 @@ def topic_frequency_figure(counts: pd.DataFrame, *, mode: str, bucket: str, labe
         rows = counts[counts["topic"] == topic].set_index("period").reindex(periods).rename_axis("period").reset_index()
         bars.append(go.Bar(
             x=rows["period"], y=rows[value].round(1) if value == "share" else rows[value], name=name,
+            # Each bar spans its bucket from the bucket's start (plotly would centre it there), so it
+            # stands over the same dates as the index's reading for that bucket.
+            offset=0.075 * period_ms, width=0.85 * period_ms,
             marker_color=colors.get(topic, FALLBACK_COLOR), **_on_row(row),
             customdata=rows[["articles", "total"]].to_numpy(),
             hovertemplate=(f"<b>{name}</b><br>{bucket} of %{{x|%Y-%m-%d}}<br>"
@@ -144,7 +149,7 @@ def topic_frequency_figure(counts: pd.DataFrame, *, mode: str, bucket: str, labe
     layout = _rows_layout(names, y_title=f"{measure} per {bucket}",
                           x_title=f"{bucket.capitalize()} (UTC)", top=float(counts[value].max()),
                           suffix="%" if mode == "share" else "")
-    layout["xaxis"]["range"] = _x_range(window, first, last)
+    layout["xaxis"]["range"] = _x_range(window, first, last + pd.Timedelta(days=_BUCKET_DAYS[bucket]))
     fig = go.Figure(data=bars, layout={**layout, "bargap": 0.15})
     _mark_rules_change(fig, rules_changed, first, last)
     return fig

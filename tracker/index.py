@@ -172,7 +172,7 @@ def describe_spike(row: pd.Series, label: str) -> str:
 SMOOTHING_FOR_BUCKET = {"day": 7, "week": 7, "month": 30}
 # A topic with fewer stories than this in the window gets no index: rebased to the mean of a handful
 # of stories, three stories over five years read as 65,000.
-MIN_INDEX_STORIES = 20
+MIN_INDEX_STORIES = 10
 
 
 def split_thin(index: pd.DataFrame, minimum: int = MIN_INDEX_STORIES) -> tuple[pd.DataFrame, dict[str, int]]:
