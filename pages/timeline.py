@@ -13,10 +13,10 @@ if ctx.db.articles == 0:
 
 toggle_col, download_col = st.columns(2)
 show_milestones = toggle_col.toggle("Show key milestones", value=True, key="tl_milestones")
-download_col.download_button("Download these stories (CSV)", ui.stories_csv(ctx.db.location, ctx.filters),
-                             file_name=ui.csv_name(ctx.filters, "stories"), mime="text/csv", icon="⬇️",
-                             key="tl_stories_csv", help="One row per story, as `tracker export --stories` writes "
-                             "them: first seen, headline, outlets, articles, topics.")
+ui.prepared_download(download_col, "these stories", ui.stories_csv(ctx.db.location, ctx.filters), view=ctx.filters,
+                     key="tl_stories_csv", file_name=ui.csv_name(ctx.filters, "stories"),
+                     help_text="One row per story, as `tracker export --stories` writes them: first seen, headline, "
+                               "outlets, articles, topics.")
 milestones = ui.load_milestones() if show_milestones else None
 window = (ctx.filters.since, ctx.filters.until)
 points, total = ui.read_stories("story_points", ctx.filters, limit=ui.TIMELINE_LIMIT)

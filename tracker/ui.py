@@ -622,17 +622,36 @@ def page_caption(total: int, page: int, page_size: int, shown: int) -> str:
     return f"{total:,} matching {noun}, newest first; showing {first:,}–{first + shown - 1:,}."
 
 
+DOWNLOAD_LIMIT = 100_000  # rows of one dashboard download (about 40 MB); `tracker export` has no limit
+
+
 def all_matching_csv(location: str, filters: Filters) -> Callable[[], bytes]:
-    """Every article matching ``filters`` as CSV, made only when the download is clicked (Streamlit
-    calls it on another thread, without a session: so queries, not the cached reads)."""
-    return lambda: export.to_csv_bytes(export.export_frame(queries.articles_frame(location, filters)),
-                                       spreadsheet=True)
+    """The newest DOWNLOAD_LIMIT articles matching ``filters`` as CSV, as `tracker export` writes them."""
+    return lambda: export.to_csv_bytes(
+        export.export_frame(queries.articles_frame(location, filters, limit=DOWNLOAD_LIMIT)), spreadsheet=True)
 
 
 def stories_csv(location: str, filters: Filters) -> Callable[[], bytes]:
-    """One row per matching story (as `tracker export --stories`), made when the download is clicked."""
-    return lambda: export.to_csv_bytes(export.story_export_frame(story_queries.stories_frame(location, filters)),
-                                       spreadsheet=True)
+    """One row per matching story (as `tracker export --stories`), the newest DOWNLOAD_LIMIT."""
+    return lambda: export.to_csv_bytes(
+        export.story_export_frame(story_queries.stories_frame(location, filters, limit=DOWNLOAD_LIMIT)),
+        spreadsheet=True)
+
+
+def prepared_download(column: Any, what: str, make: Callable[[], bytes], *, view: Filters, key: str,
+                      file_name: str, help_text: str) -> None:
+    """A CSV too costly to make on every run: a first button makes it, then a download button offers
+    it until the view changes. (Streamlit's own deferred download, a callable given as data, lost
+    about one click in five to the rerun that the click starts.)"""
+    slot = f"_tt_prepared_{key}"
+    made = st.session_state.get(slot)
+    if made is None or made[0] != view:
+        if not column.button(f"Prepare {what} as CSV", key=f"{key}_prepare", icon="⚙️",
+                             help=f"{help_text} Made when you click, then offered for download."):
+            return
+        made = st.session_state[slot] = (view, make())
+    column.download_button(f"Download {what} (CSV)", made[1], key=key, file_name=file_name, mime="text/csv",
+                           icon="⬇️", on_click="ignore", help=help_text)
 
 
 _NAME_UNSAFE = re.compile(r"[^0-9A-Za-z\u3400-\u9fff]+")
