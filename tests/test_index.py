@@ -182,7 +182,8 @@ def test_a_spike_is_marked_on_the_reading_of_its_bucket() -> None:
     marker = next(trace for trace in figure.data if trace.name == "Taiwan spike")
     reading = pd.Timestamp(marker.x[0]).date()
     assert reading.month == spike_day.month and reading >= spike_day.date()
-    assert reading in {d.date() for d in monthly["day"]} and marker.customdata[0] == f"{spike_day:%Y-%m-%d}"
+    assert reading in {d.date() for d in monthly["day"]}
+    assert marker.customdata[0] == f"spike on {spike_day:%Y-%m-%d}: 12 stories that day"
 
 
 def test_topics_with_too_few_stories_in_the_window_are_not_indexed() -> None:

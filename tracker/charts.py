@@ -307,14 +307,17 @@ def index_figure(index: pd.DataFrame, spikes: pd.DataFrame, *, labels: Mapping[s
         if topic in spiked:
             # Each spike on the reading that covers its day: with week or month buckets, the next one.
             readings = shown[shown["topic"] == topic].sort_values("day")[["day", "index"]]
-            on = pd.merge_asof(spiked[topic][["day"]].sort_values("day").rename(columns={"day": "spike"}),
-                               readings.rename(columns={"day": "reading"}), left_on="spike", right_on="reading",
-                               direction="forward").dropna(subset=["reading"])
+            days = spiked[topic][["day", "stories"]].sort_values("day").rename(columns={"day": "spike"})
+            on = pd.merge_asof(days, readings.rename(columns={"day": "reading"}), left_on="spike",
+                               right_on="reading", direction="forward").dropna(subset=["reading"])
+            # The spike is a day's burst; the reading it sits on may smooth it over a week or month.
+            said = [f"spike on {d:%Y-%m-%d}: {n} stories that day" for d, n in zip(on["spike"], on["stories"],
+                                                                                  strict=True)]
             traces.append(go.Scatter(x=on["reading"], y=on["index"].round(1), mode="markers", name=f"{name} spike",
-                                     customdata=on["spike"].dt.strftime("%Y-%m-%d"), **_on_row(row),
+                                     customdata=said, **_on_row(row),
                                      marker={"symbol": "triangle-up", "size": 11, "color": color,
                                              "line": {"width": 1, "color": "black"}},
-                                     hovertemplate=f"<b>{name}: spike on %{{customdata}}</b><extra></extra>"))
+                                     hovertemplate=f"<b>{name}</b><br>%{{customdata}}<extra></extra>"))
     read_at = "Day (UTC)" if bucket == "day" else f"{bucket.capitalize()} (UTC), read at its last day"
     layout = _rows_layout(names, y_title="Index (window mean = 100)", x_title=read_at, top=float(shown["index"].max()))
     layout["xaxis"]["range"] = _x_range(window, shown["day"].min(), shown["day"].max())
