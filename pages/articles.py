@@ -27,8 +27,4 @@ shown_col.download_button("Download CSV", shown_csv, key="ar_download",
                           mime="text/csv", icon="⬇️", help="Exactly the rows shown above, with the columns of "
                           "`tracker export`.")
 if total > len(frame):
-    what = (f"all {total:,} matching" if total <= ui.DOWNLOAD_LIMIT
-            else f"the newest {ui.DOWNLOAD_LIMIT:,} of {total:,} matching")
-    ui.prepared_download(all_col, what, ui.all_matching_csv(ctx.db.location, ctx.filters), view=ctx.filters,
-                         key="ar_download_all", file_name=ui.csv_name(ctx.filters),
-                         help_text="Every matching article (up to 100,000), as `tracker export` writes them.")
+    ui.all_matching_download(all_col, ctx.db.location, ctx.filters, total)

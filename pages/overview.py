@@ -17,16 +17,12 @@ ui.headline_metrics(summary, ui.previous_summary(ctx.filters), ctx.labels, ctx.f
 st.subheader("Topic frequency")
 bucket_col, mode_col, unit_col = st.columns(3)
 # The bucket is keyed by the dates, so a new window gets the bucket that suits it (months for years,
-# days for weeks); each control keeps its choice across visits to other pages.
-bucket_key = f"ov_bucket_{ctx.filters.since}_{ctx.filters.until}"
-bucket = ui.remember(bucket_key, bucket_col.segmented_control(
-    "Bucket", charts.BUCKETS, default=ui.remembered(bucket_key, ui.default_bucket(ctx.filters)), required=True,
-    key=bucket_key) or "week")
-mode = ui.remember("ov_mode", mode_col.segmented_control(
-    "Show", charts.MODES, default=ui.remembered("ov_mode", "share"), key="ov_mode", required=True,
-    format_func={"share": "% of all", "count": "Counts"}.get) or "share")
-unit = ui.remember("ov_unit", unit_col.segmented_control(
-    "Count", ui.UNITS, default=ui.remembered("ov_unit", "stories"), key="ov_unit", required=True) or "stories")
+# days for weeks).
+bucket = ui.chart_control(bucket_col, "Bucket", charts.BUCKETS, default=ui.default_bucket(ctx.filters),
+                          key=f"ov_bucket_{ctx.filters.since}_{ctx.filters.until}")
+mode = ui.chart_control(mode_col, "Show", charts.MODES, default="share", key="ov_mode",
+                        names={"share": "% of all", "count": "Counts"})
+unit = ui.chart_control(unit_col, "Count", ui.UNITS, default="stories", key="ov_unit")
 window = (ctx.filters.since, ctx.filters.until)
 counts = ui.frequency_counts(ctx.filters, bucket, unit)
 st.plotly_chart(charts.topic_frequency_figure(counts, mode=mode, bucket=bucket, unit=unit, labels=ctx.labels,

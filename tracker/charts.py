@@ -16,6 +16,8 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
+from tracker.text import shorten
+
 BUCKETS = ("day", "week", "month")
 MODES = ("share", "count")
 FALLBACK_COLOR = "#7f7f7f"
@@ -227,10 +229,6 @@ MAX_MILESTONE_LABELS = 12  # beyond this, labels overlap: they move into hover t
 MILESTONE_LABEL_CHARS = 30  # longer labels are cut (whole on hover) to fit the margin above the chart
 
 
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
-
-
 def _draw_milestones(fig: go.Figure, milestones: pd.DataFrame | None, first: pd.Timestamp,
                      last: pd.Timestamp) -> None:
     """A dashed line per milestone; a slanted label for those far enough from the last labelled one
@@ -245,7 +243,7 @@ def _draw_milestones(fig: go.Figure, milestones: pd.DataFrame | None, first: pd.
     # One layout update for all lines (add_vline per milestone costs a figure validation each).
     lines = [{"type": "line", "xref": "x", "yref": "paper", "x0": d, "x1": d, "y0": 0, "y1": 1, "opacity": 0.6,
               "line": {"dash": "dash", "color": FALLBACK_COLOR, "width": 1}} for d in shown["date"]]
-    notes = [{"x": r.date, "y": 1.0, "yref": "paper", "text": plain(_clip(r.label, MILESTONE_LABEL_CHARS)),
+    notes = [{"x": r.date, "y": 1.0, "yref": "paper", "text": plain(shorten(r.label, MILESTONE_LABEL_CHARS)),
               "hovertext": plain(r.label), "textangle": -60, "showarrow": False,
               "xanchor": "left", "yanchor": "bottom", "font": {"size": 10}}
              for r, label in zip(shown.itertuples(), labelled, strict=True) if label]

@@ -97,6 +97,9 @@ def daily_index(topic_counts: pd.DataFrame, totals: pd.DataFrame, *, smoothing_d
     return frame.sort_values(["day", "topic"], ignore_index=True)
 
 
+SPIKE_WINDOW_DAYS = 30  # the baseline of a spike: the days before it
+
+
 def _trailing(values: np.ndarray, window_days: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Median, MAD and count of non-NaN values over the previous ``window_days`` days (the day
     itself excluded), for a series with one value per day, computed on all windows at once."""
@@ -130,7 +133,7 @@ def _topic_spikes(series: pd.DataFrame, window_days: int, min_baseline_stories: 
                          "stories": frame["stories"].to_numpy()})
 
 
-def find_spikes(index: pd.DataFrame, *, window_days: int = 30, z: float = 3.5, min_stories: int = 5,
+def find_spikes(index: pd.DataFrame, *, window_days: int = SPIKE_WINDOW_DAYS, z: float = 3.5, min_stories: int = 5,
                 ratio: float = 2.0, min_baseline_stories: int = 50) -> pd.DataFrame:
     """Days where a topic's index rises far above its trailing baseline.
 

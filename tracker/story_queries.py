@@ -147,17 +147,16 @@ def tension_index_by(location: str, filters: Filters, bucket: str) -> pd.DataFra
     return index.sample_buckets(daily, bucket)
 
 
-SPIKE_WINDOW_DAYS = 30
-
-
 def spikes(location: str, filters: Filters) -> pd.DataFrame:
     """Spike days per topic in the filtered window: a day's share of stories against its
     trailing 30-day baseline (unsmoothed, so a burst is dated to its day)."""
     # A spike depends on its day and the 30 days before it, not on where the window starts: read
     # those days too (the baseline of a spike on the window's first day lies before it).
-    wider = replace(filters, since=filters.since - dt.timedelta(days=SPIKE_WINDOW_DAYS)) if filters.since else filters
+    wider = filters
+    if filters.since:
+        wider = replace(filters, since=filters.since - dt.timedelta(days=index.SPIKE_WINDOW_DAYS))
     daily = tension_index(location, wider, smoothing_days=1)
-    found = index.find_spikes(daily[daily["topic"] != index.TOTAL], window_days=SPIKE_WINDOW_DAYS)
+    found = index.find_spikes(daily[daily["topic"] != index.TOTAL])
     if filters.since:
         found = found[found["day"] >= pd.Timestamp(filters.since, tz="UTC")]
     return found.sort_values("day", ascending=False, ignore_index=True)

@@ -16,7 +16,7 @@ from functools import lru_cache
 from html.parser import HTMLParser
 from urllib.parse import unquote_plus, urljoin, urlsplit, urlunsplit
 
-__all__ = ["article_id", "canonical_link", "clean_text", "normal_language", "safe_link"]
+__all__ = ["article_id", "canonical_link", "clean_text", "normal_language", "safe_link", "shorten"]
 
 # Elements whose content is never text for a reader. Only elements with an end tag:
 # a void element here (embed, img) would swallow the rest of the document.
@@ -134,6 +134,11 @@ def clean_text(markup: str, max_chars: int | None = None) -> str:
     if max_chars is not None and len(text) > max_chars:
         text = _truncate(text, max_chars)
     return text
+
+
+def shorten(text: str, max_chars: int) -> str:
+    """``text`` if it fits in ``max_chars``, else cut at a word where one is near, with an ellipsis."""
+    return text if len(text) <= max_chars else _truncate(text, max_chars)
 
 
 def _truncate(text: str, max_chars: int) -> str:

@@ -436,16 +436,15 @@ def headline_metrics(summary: dict[str, Any], previous: dict[str, Any] | None, l
             column.metric(label, f"{value:,}", change, help=help_text, delta_color="off")
 
 
-def remembered(key: str, default: str) -> str:
-    """What a page's own control (not a sidebar filter) was set to when the user last saw it:
-    Streamlit forgets the widgets of a page that is not shown, so without this a visit to another
-    page put them back to their defaults."""
-    return str(st.session_state.get(f"_tt_kept_{key}", default))
-
-
-def remember(key: str, value: str) -> str:
-    st.session_state[f"_tt_kept_{key}"] = value
-    return value
+def chart_control(column: Any, label: str, options: tuple[str, ...], *, default: str, key: str,
+                  names: dict[str, str] | None = None) -> str:
+    """A page's own choice of one option (not a sidebar filter), which keeps the user's choice when
+    they visit another page and come back: Streamlit forgets the widgets of a page not shown."""
+    kept = f"_tt_kept_{key}"
+    chosen = column.segmented_control(label, options, default=st.session_state.get(kept, default), key=key,
+                                      required=True, format_func=names.get if names else str)
+    st.session_state[kept] = chosen or default
+    return str(st.session_state[kept])
 
 
 def default_bucket(filters: Filters) -> str:
@@ -625,10 +624,17 @@ def page_caption(total: int, page: int, page_size: int, shown: int) -> str:
 DOWNLOAD_LIMIT = 100_000  # rows of one dashboard download (about 40 MB); `tracker export` has no limit
 
 
-def all_matching_csv(location: str, filters: Filters) -> Callable[[], bytes]:
-    """The newest DOWNLOAD_LIMIT articles matching ``filters`` as CSV, as `tracker export` writes them."""
-    return lambda: export.to_csv_bytes(
-        export.export_frame(queries.articles_frame(location, filters, limit=DOWNLOAD_LIMIT)), spreadsheet=True)
+def all_matching_download(column: Any, location: str, filters: Filters, total: int) -> None:
+    """Every matching article (the newest DOWNLOAD_LIMIT), as `tracker export` writes them."""
+    what = f"all {total:,} matching" if total <= DOWNLOAD_LIMIT else \
+        f"the newest {DOWNLOAD_LIMIT:,} of {total:,} matching"
+
+    def make() -> bytes:  # only when the user asks
+        return export.to_csv_bytes(export.export_frame(queries.articles_frame(location, filters, limit=DOWNLOAD_LIMIT)),
+                                   spreadsheet=True)
+
+    prepared_download(column, what, make, view=filters, key="ar_download_all", file_name=csv_name(filters),
+                      help_text=f"Every matching article (up to {DOWNLOAD_LIMIT:,}), as `tracker export` writes them.")
 
 
 def stories_csv(location: str, filters: Filters) -> Callable[[], bytes]:
