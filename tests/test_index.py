@@ -78,6 +78,38 @@ def test_rebased_mean_over_the_base_period_is_100() -> None:
         daily_index(counts, frame_totals, base=(dt.date(2020, 1, 1), dt.date(2020, 2, 1)))
 
 
+def test_a_window_reads_its_first_days_as_a_longer_one_does() -> None:
+    rng = np.random.default_rng(11)
+    totals = rng.integers(50, 150, 40).tolist()
+    counts, frame_totals = _frames(totals, taiwan=[int(rng.integers(0, 20)) for _ in totals])
+    whole = daily_index(counts, frame_totals, smoothing_days=7)
+    start = dt.date(2024, 1, 15)
+    window = daily_index(counts, frame_totals, smoothing_days=7, report_from=start)
+    assert window["day"].min().date() == start
+    later = whole[whole["day"].dt.date >= start]
+    # The first day's share covers the 7 days ending on it, as in the whole series, not that day alone.
+    assert _topic(window, "taiwan", "share") == pytest.approx(_topic(later, "taiwan", "share"))
+    assert window.loc[window["topic"] == "taiwan", "index"].mean() == pytest.approx(100.0)
+    assert set(window["base_from"]) == {start} and set(window["base_to"]) == {dt.date(2024, 2, 9)}
+    assert daily_index(counts, frame_totals, report_from=dt.date(2025, 1, 1)).empty
+
+
+def test_readings_from_a_thin_stretch_of_collection_are_left_out() -> None:
+    # 100 stories a day, a tenth on Taiwan; for three weeks the feeds nearly fall silent and the
+    # one story a day left is on Taiwan (a share of 1/3, not 1/10).
+    totals = [100] * 60
+    taiwan = [10] * 60
+    for day in range(20, 41):
+        totals[day], taiwan[day] = 3, 1
+    frame = daily_index(*_frames(totals, taiwan=taiwan), smoothing_days=7)
+    index = pd.Series(_topic(frame, "taiwan", "index"))
+    assert index[26:41].isna().all()  # windows of 21 stories against a typical 700
+    # The thin weeks hardly move the base: only the windows that straddle their edges count. Were
+    # they read, a third of the days would sit at 3.3 times the usual share, and the rest near 60.
+    assert index[:20].between(95, 100).all() and index[50:].between(95, 100).all()
+    assert index.max() < 140
+
+
 def test_total_is_given_or_derived_from_the_topics() -> None:
     counts, totals = _frames([10, 10], taiwan=[6, 2], talks=[6, 1])
     derived = daily_index(counts, totals, smoothing_days=1)

@@ -97,3 +97,20 @@ def test_retag_and_prune_keep_stories_in_step(tmp_path) -> None:
     assert old == 0 and orphans == (0,)
     counts = direct_story_counts(db)
     assert counts["rolled"] == counts["direct"]
+
+
+def test_a_windowed_index_reads_its_first_days_as_the_whole_one_does(demo_db: str) -> None:
+    import numpy as np
+
+    from tracker import story_queries
+    from tracker.queries import Filters
+
+    whole = story_queries.tension_index(demo_db, Filters())
+    since = dt.date(2026, 11, 1)
+    window = story_queries.tension_index(demo_db, Filters(since=since))
+    assert window["day"].min().date() == since and set(window["base_from"]) == {since}
+    merged = window.merge(whole, on=["day", "topic"], suffixes=("", "_whole"))
+    assert len(merged) == len(window)
+    # Shares are the same days' whatever the window; only the rebasing (the window's mean) differs.
+    assert np.allclose(merged["share"], merged["share_whole"], equal_nan=True)
+    assert not np.allclose(merged["index"], merged["index_whole"], equal_nan=True)

@@ -12,7 +12,7 @@ import pandas as pd
 EXPORT_COLUMNS = ["id", "published", "source", "title", "link", "topics", "summary", "language",
                   "published_is_fallback", "terms", "story_id"]
 STORY_EXPORT_COLUMNS = ["id", "first_seen", "last_seen", "headline", "outlets", "outlet_names", "articles", "topics"]
-INDEX_EXPORT_COLUMNS = ["day", "topic", "stories", "total", "share", "index"]
+INDEX_EXPORT_COLUMNS = ["day", "topic", "stories", "total", "share", "index", "base_from", "base_to"]
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 

@@ -17,7 +17,11 @@ import pandas as pd
 __all__ = ["INDEX_COLUMNS", "SPIKE_COLUMNS", "TOTAL", "daily_index", "describe_spike", "find_spikes"]
 
 TOTAL = "total"
-INDEX_COLUMNS = ["day", "topic", "stories", "total", "share", "index"]
+INDEX_COLUMNS = ["day", "topic", "stories", "total", "share", "index", "base_from", "base_to"]
+# A reading whose trailing window collected fewer stories than this fraction of the median window's is
+# left out (index NaN): when a tracker's feeds fall silent for a while, one story among a few dozen
+# would read as many times the usual share (and raise the base period's mean with it).
+THIN_COLLECTION = 0.1
 SPIKE_COLUMNS = ["day", "topic", "index", "baseline", "ratio", "z", "stories", "window_days"]
 
 # Robust z-scores divide by the spread of the baseline (1.4826 * MAD estimates a standard deviation).
@@ -35,7 +39,8 @@ def _utc_days(values: pd.Series) -> pd.Series:
 def _empty_index() -> pd.DataFrame:
     return pd.DataFrame({"day": pd.Series(dtype="datetime64[ns, UTC]"), "topic": pd.Series(dtype=object),
                          "stories": pd.Series(dtype="int64"), "total": pd.Series(dtype="int64"),
-                         "share": pd.Series(dtype="float64"), "index": pd.Series(dtype="float64")})
+                         "share": pd.Series(dtype="float64"), "index": pd.Series(dtype="float64"),
+                         "base_from": pd.Series(dtype=object), "base_to": pd.Series(dtype=object)})
 
 
 def _base_mask(days: pd.DatetimeIndex, base: tuple[dt.date, dt.date] | None) -> np.ndarray:
@@ -52,7 +57,7 @@ def _base_mask(days: pd.DatetimeIndex, base: tuple[dt.date, dt.date] | None) -> 
 
 
 def daily_index(topic_counts: pd.DataFrame, totals: pd.DataFrame, *, smoothing_days: int = 7,
-                base: tuple[dt.date, dt.date] | None = None) -> pd.DataFrame:
+                base: tuple[dt.date, dt.date] | None = None, report_from: dt.date | None = None) -> pd.DataFrame:
     """The tension index per topic and day.
 
     ``topic_counts``: day (UTC), topic, stories (stories carrying the topic that day). A row with topic
@@ -60,12 +65,18 @@ def daily_index(topic_counts: pd.DataFrame, totals: pd.DataFrame, *, smoothing_d
     the day's total (an overcount when stories carry several topics). ``totals``: day, stories (all
     stories collected that day, tagged or not).
 
-    Returns day, topic, stories, total, share, index: one row per topic (and ``TOTAL``) per day from
+    Returns day, topic, stories, total, share, index, base_from, base_to: one row per topic (and ``TOTAL``) per day from
     the first to the last day of the data, days without stories filled with 0. ``share`` is the
     trailing ``smoothing_days`` share: topic stories over all stories summed over the window (a ratio
     of sums, so a thin day weighs less than a busy one). ``index`` is share rebased to a mean of 100
-    over ``base`` (inclusive dates; default the whole range). Both are NaN where the window holds no
-    story at all, and ``index`` is NaN for a topic that never appears in the base period.
+    over ``base`` (inclusive dates; default every reported day), ``base_from`` and ``base_to`` saying
+    which days that was. Both are NaN where the window holds no story at all; ``index`` is also NaN
+    for a topic that never appears in the base period, and where the window collected fewer than
+    ``THIN_COLLECTION`` times the stories of the median window.
+
+    Days before ``report_from`` only fill the trailing windows of the first reported days (pass the
+    ``smoothing_days - 1`` days before it, so the first day's share covers a whole window like any
+    other's); they are not returned and not part of the default base.
     """
     if smoothing_days < 1:
         raise ValueError(f"smoothing_days must be at least 1, not {smoothing_days}")
@@ -84,8 +95,18 @@ def daily_index(topic_counts: pd.DataFrame, totals: pd.DataFrame, *, smoothing_d
     window_topic = wide.rolling(smoothing_days, min_periods=1).sum()
     window_total = total.rolling(smoothing_days, min_periods=1).sum()
     share = window_topic.div(window_total.where(window_total > 0), axis=0)
-    base_mean = share[_base_mask(days, base)].mean()
-    index = share.div(base_mean.where(base_mean > 0)) * 100.0
+    if report_from is not None:
+        shown = days.date >= report_from
+        if not shown.any():
+            return _empty_index()
+        days, wide, total, window_total, share = (days[shown], wide[shown], total[shown], window_total[shown],
+                                                  share[shown])
+    typical = window_total[window_total > 0].median()
+    readable = share.where(window_total >= THIN_COLLECTION * typical, axis=0)
+    in_base = _base_mask(days, base)
+    base_mean = readable[in_base].mean()
+    index = readable.div(base_mean.where(base_mean > 0)) * 100.0
+    base_days = days[in_base]
     frame = pd.DataFrame({
         "day": np.repeat(days, len(wide.columns)),
         "topic": np.tile(np.asarray(wide.columns, dtype=object), len(days)),
@@ -93,6 +114,8 @@ def daily_index(topic_counts: pd.DataFrame, totals: pd.DataFrame, *, smoothing_d
         "total": np.repeat(total.to_numpy(), len(wide.columns)),
         "share": share.to_numpy(dtype="float64").ravel(),
         "index": index.to_numpy(dtype="float64").ravel(),
+        "base_from": base_days.min().date(),
+        "base_to": base_days.max().date(),
     })
     return frame.sort_values(["day", "topic"], ignore_index=True)
 

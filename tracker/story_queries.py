@@ -132,10 +132,17 @@ def _day_range(filters: Filters) -> list[Any]:
     return conds
 
 
+def _from_earlier(filters: Filters, days: int) -> Filters:
+    return replace(filters, since=filters.since - dt.timedelta(days=days)) if filters.since and days else filters
+
+
 def tension_index(location: str, filters: Filters, *, smoothing_days: int = 7) -> pd.DataFrame:
-    """The daily index per topic (see index.daily_index), rebased over the filtered window."""
-    return index.daily_index(story_counts_by_day(location, filters), story_totals_by_day(location, filters),
-                             smoothing_days=smoothing_days)
+    """The daily index per topic (see index.daily_index), rebased over the filtered window. The days
+    before the window that its first days' trailing shares cover are read too, so the first day of a
+    window reads as it does in a longer one (before its rebasing)."""
+    wider = _from_earlier(filters, smoothing_days - 1)
+    return index.daily_index(story_counts_by_day(location, wider), story_totals_by_day(location, wider),
+                             smoothing_days=smoothing_days, report_from=filters.since)
 
 
 def tension_index_by(location: str, filters: Filters, bucket: str) -> pd.DataFrame:
@@ -152,10 +159,7 @@ def spikes(location: str, filters: Filters) -> pd.DataFrame:
     trailing 30-day baseline (unsmoothed, so a burst is dated to its day)."""
     # A spike depends on its day and the 30 days before it, not on where the window starts: read
     # those days too (the baseline of a spike on the window's first day lies before it).
-    wider = filters
-    if filters.since:
-        wider = replace(filters, since=filters.since - dt.timedelta(days=index.SPIKE_WINDOW_DAYS))
-    daily = tension_index(location, wider, smoothing_days=1)
+    daily = tension_index(location, _from_earlier(filters, index.SPIKE_WINDOW_DAYS), smoothing_days=1)
     found = index.find_spikes(daily[daily["topic"] != index.TOTAL])
     if filters.since:
         found = found[found["day"] >= pd.Timestamp(filters.since, tz="UTC")]
