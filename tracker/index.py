@@ -21,7 +21,7 @@ INDEX_COLUMNS = ["day", "topic", "stories", "total", "share", "index", "base_fro
 # A reading whose trailing window collected fewer stories than this fraction of the median window's is
 # left out (index NaN): when a tracker's feeds fall silent for a while, one story among a few dozen
 # would read as many times the usual share (and raise the base period's mean with it).
-THIN_COLLECTION = 0.1
+THIN_COLLECTION = 0.25
 SPIKE_COLUMNS = ["day", "topic", "index", "baseline", "ratio", "z", "stories", "window_days"]
 
 # Robust z-scores divide by the spread of the baseline (1.4826 * MAD estimates a standard deviation).
@@ -95,14 +95,14 @@ def daily_index(topic_counts: pd.DataFrame, totals: pd.DataFrame, *, smoothing_d
     window_topic = wide.rolling(smoothing_days, min_periods=1).sum()
     window_total = total.rolling(smoothing_days, min_periods=1).sum()
     share = window_topic.div(window_total.where(window_total > 0), axis=0)
+    # Stories a day over the window (the first days of the data have shorter windows).
+    per_day = window_total / np.minimum(np.arange(1, len(days) + 1), smoothing_days)
     if report_from is not None:
         shown = days.date >= report_from
         if not shown.any():
             return _empty_index()
-        days, wide, total, window_total, share = (days[shown], wide[shown], total[shown], window_total[shown],
-                                                  share[shown])
-    typical = window_total[window_total > 0].median()
-    readable = share.where(window_total >= THIN_COLLECTION * typical, axis=0)
+        days, wide, total, per_day, share = days[shown], wide[shown], total[shown], per_day[shown], share[shown]
+    readable = share.where(per_day >= THIN_COLLECTION * per_day[per_day > 0].median(), axis=0)
     in_base = _base_mask(days, base)
     base_mean = readable[in_base].mean()
     index = readable.div(base_mean.where(base_mean > 0)) * 100.0
