@@ -15,8 +15,8 @@ toggle_col, download_col = st.columns(2)
 show_milestones = toggle_col.toggle("Show key milestones", value=True, key="tl_milestones")
 ui.prepared_download(download_col, "these stories", ui.stories_csv(ctx.db.location, ctx.filters), view=ctx.filters,
                      key="tl_stories_csv", file_name=ui.csv_name(ctx.filters, "stories"),
-                     help_text="One row per story, as `tracker export --stories` writes them: first seen, headline, "
-                               "outlets, articles, topics.")
+                     help_text="One row per tagged story drawn here, in the columns of `tracker export --stories`: "
+                               "first seen, headline, outlets, articles, topics.")
 milestones = ui.load_milestones() if show_milestones else None
 window = (ctx.filters.since, ctx.filters.until)
 points, total = ui.read_stories("story_points", ctx.filters, limit=ui.TIMELINE_LIMIT)

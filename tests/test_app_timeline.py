@@ -32,7 +32,9 @@ def test_timeline_lanes_and_milestones(monkeypatch: pytest.MonkeyPatch, demo_db:
     at.date_input(key="f_dates").set_value((dt.date(2022, 7, 1), dt.date(2022, 12, 31))).run()
     figure = json.loads(at.get("plotly_chart")[0].proto.spec)
     labels = {a.get("text") for a in figure["layout"].get("annotations", [])}
-    assert "Pelosi visits Taipei" in labels
+    named = [t for trace in figure["data"] if trace["name"] == "Milestones" for t in trace["hovertext"]]
+    assert "PLA live-fire drills around…" in labels  # a short window: labels, and a diamond only where
+    assert any("Pelosi visits Taipei" in text for text in named)  # two fall days apart (Jul 28, Aug 2)
     at.toggle(key="tl_milestones").set_value(False).run()
     figure = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert not figure["layout"].get("shapes")

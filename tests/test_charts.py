@@ -135,6 +135,23 @@ def test_timeline_milestones_inside_the_range_only() -> None:
     assert len(fig.layout.shapes) == 1
 
 
+def test_timeline_milestones_span_the_chosen_dates_not_just_the_stories() -> None:
+    """A milestone after the last story of the chosen month is drawn; with no story at all, the month's
+    milestones still say what happened (and so that the feeds collected nothing on it)."""
+    milestones = pd.DataFrame({"date": days("2024-06-05", "2024-09-01"), "label": ["Talks suspended", "Later"],
+                               "kind": ["call", "call"], "topics": ["", ""], "note": ["", ""]})
+    june = (dt.date(2024, 6, 1), dt.date(2024, 6, 30))
+    fig = charts.timeline_figure(points("a", "b"), labels=LABELS, colors=COLORS, milestones=milestones, window=june)
+    assert [a.text for a in fig.layout.annotations] == ["Talks suspended"]
+    empty = charts.timeline_figure(points(), labels=LABELS, colors=COLORS, milestones=milestones, window=june)
+    assert charts.NO_TAGGED_STORIES in [a.text for a in empty.layout.annotations]
+    assert "Talks suspended" in [a.text for a in empty.layout.annotations] and len(empty.layout.shapes) == 1
+    counts = pd.DataFrame({"day": days("2024-06-01"), "topic": ["taiwan"], "stories": [1]})
+    binned = charts.timeline_binned_figure(counts, bucket="week", labels=LABELS, colors=COLORS,
+                                           milestones=milestones, window=june)
+    assert "Talks suspended" in [a.text for a in binned.layout.annotations]
+
+
 def test_payload_stays_small() -> None:
     many = points(*[f"headline {i}" for i in range(3000)])
     fig = charts.timeline_figure(many, labels=LABELS, colors=COLORS)

@@ -114,3 +114,14 @@ def test_a_windowed_index_reads_its_first_days_as_the_whole_one_does(demo_db: st
     # Shares are the same days' whatever the window; only the rebasing (the window's mean) differs.
     assert np.allclose(merged["share"], merged["share_whole"], equal_nan=True)
     assert not np.allclose(merged["index"], merged["index_whole"], equal_nan=True)
+
+
+def test_the_timelines_stories_are_the_tagged_ones(demo_db: str) -> None:
+    from tracker import story_queries
+
+    every = story_queries.stories_frame(demo_db)
+    tagged = story_queries.stories_frame(demo_db, tagged=True)
+    with sqlite3.connect(demo_db) as conn:
+        expected = {row[0] for row in conn.execute("SELECT DISTINCT story_id FROM story_topics")}
+    assert set(tagged["id"]) == expected and len(tagged) < len(every)
+    assert (tagged["topics"].str.len() > 0).all()

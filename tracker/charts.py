@@ -166,7 +166,7 @@ def timeline_figure(points: pd.DataFrame, *, labels: Mapping[str, str], colors: 
     The story id rides along as customdata so a selection can list its articles.
     """
     if points.empty:
-        return empty_figure("No tagged stories match these filters. Widen the dates or clear some filters.")
+        return _empty_timeline(milestones, window)
     order = [t for t in labels if t in set(points["topic"])]
     fig = go.Figure()
     for topic in order:
@@ -179,13 +179,32 @@ def timeline_figure(points: pd.DataFrame, *, labels: Mapping[str, str], colors: 
             marker={"color": colors.get(topic, FALLBACK_COLOR), "size": 7 + 4 * rows["outlets"].clip(upper=8),
                     "opacity": 0.75, "line": {"width": 0.5, "color": "white"}},
         )
-    _draw_milestones(fig, milestones, points["published"].min(), points["published"].max())
+    x_range = _x_range(window, points["published"].min(), points["published"].max())
+    _draw_milestones(fig, milestones, *x_range)
     # Zoom, not box-select, on drag: Streamlit turns click-to-select off while a select tool is active.
     fig.update_layout(height=160 + 60 * len(order), showlegend=False, dragmode="zoom", hovermode="closest",
-                      margin={"l": 10, "r": 10, "t": _milestone_margin(milestones, points["published"]), "b": 10},
+                      margin={"l": 10, "r": 10, "t": _milestone_margin(milestones, *x_range), "b": 10},
                       xaxis_title="Date (UTC)", yaxis_title="Topic")
     fig.update_yaxes(categoryorder="array", categoryarray=[plain(labels.get(t, t)) for t in reversed(order)])
-    fig.update_xaxes(range=_x_range(window, points["published"].min(), points["published"].max()))
+    fig.update_xaxes(range=x_range)
+    return fig
+
+
+NO_TAGGED_STORIES = "No tagged stories match these filters. Widen the dates or clear some filters."
+
+
+def _empty_timeline(milestones: pd.DataFrame | None, window: tuple[dt.date | None, dt.date | None]) -> go.Figure:
+    """No story to draw; with chosen dates, their milestones still show what happened then (and that the
+    feeds collected nothing on it)."""
+    fig = empty_figure(NO_TAGGED_STORIES)
+    since, until = window
+    if since is None or milestones is None or milestones.empty:
+        return fig
+    start = pd.Timestamp(since, tz="UTC")
+    end = pd.Timestamp(until, tz="UTC") + pd.Timedelta(days=1) if until else pd.Timestamp.now(tz="UTC")
+    _draw_milestones(fig, milestones, start, end)
+    fig.update_xaxes(visible=True, range=[start, end], title="Date (UTC)")
+    fig.update_layout(margin={"l": 10, "r": 10, "t": _milestone_margin(milestones, start, end), "b": 10})
     return fig
 
 
@@ -201,7 +220,7 @@ def timeline_binned_figure(counts: pd.DataFrame, *, bucket: str, labels: Mapping
     bucket, sized by its number of stories. ``counts``: day, topic, stories."""
     counts = counts[counts["topic"].isin(list(labels))]
     if counts.empty:
-        return empty_figure("No tagged stories match these filters. Widen the dates or clear some filters.")
+        return _empty_timeline(milestones, window)
     binned = (counts.assign(period=_period(counts["day"], bucket))
               .groupby(["period", "topic"], as_index=False)["stories"].sum())
     largest = max(int(binned["stories"].max()), 1)
@@ -216,12 +235,13 @@ def timeline_binned_figure(counts: pd.DataFrame, *, bucket: str, labels: Mapping
                                       "<extra></extra>",
                         marker={"color": colors.get(topic, FALLBACK_COLOR), "opacity": 0.7,
                                 "size": 6 + 30 * (rows["stories"] / largest) ** 0.5})
-    _draw_milestones(fig, milestones, binned["period"].min(), binned["period"].max())
+    x_range = _x_range(window, binned["period"].min(), binned["period"].max())
+    _draw_milestones(fig, milestones, *x_range)
     fig.update_layout(height=160 + 60 * len(order), showlegend=False, hovermode="closest",
-                      margin={"l": 10, "r": 10, "t": _milestone_margin(milestones, binned["period"]), "b": 10},
+                      margin={"l": 10, "r": 10, "t": _milestone_margin(milestones, *x_range), "b": 10},
                       xaxis_title=f"{bucket.capitalize()} (UTC)", yaxis_title="Topic")
     fig.update_yaxes(categoryorder="array", categoryarray=[plain(labels.get(t, t)) for t in reversed(order)])
-    fig.update_xaxes(range=_x_range(window, binned["period"].min(), binned["period"].max()))
+    fig.update_xaxes(range=x_range)
     return fig
 
 
@@ -271,11 +291,11 @@ def _labelled(dates: pd.Series, first: pd.Timestamp, last: pd.Timestamp) -> list
     return chosen
 
 
-def _milestone_margin(milestones: pd.DataFrame | None, dates: pd.Series) -> int:
+def _milestone_margin(milestones: pd.DataFrame | None, first: pd.Timestamp, last: pd.Timestamp) -> int:
     """Room at the top for slanted milestone labels, only when they are drawn."""
-    if milestones is None or milestones.empty or dates.empty:
+    if milestones is None or milestones.empty:
         return 30
-    inside = milestones[(milestones["date"] >= dates.min().floor("D")) & (milestones["date"] <= dates.max())]
+    inside = milestones[(milestones["date"] >= first.floor("D")) & (milestones["date"] <= last)]
     return 150 if 0 < len(inside) <= MAX_MILESTONE_LABELS else 30
 
 

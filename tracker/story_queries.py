@@ -62,10 +62,13 @@ def story_points(location: str, filters: Filters, *, limit: int = 3000) -> tuple
 
 
 def stories_frame(location: str, filters: Filters = Filters(), *, ids: tuple[str, ...] = (),
-                  limit: int | None = None) -> pd.DataFrame:
-    """Stories matching the filters (or exactly ``ids``), newest first."""
+                  limit: int | None = None, tagged: bool = False) -> pd.DataFrame:
+    """Stories matching the filters (or exactly ``ids``), newest first; with ``tagged``, only those
+    carrying a topic (the Timeline's)."""
     stmt = select(*[stories_table.c[c] for c in STORY_COLUMNS]).where(
         *_story_conditions(filters, stories_table.c.first_seen))
+    if tagged and not filters.topics:
+        stmt = stmt.where(stories_table.c.id.in_(select(story_topics.c.story_id)))
     stmt = _with_topics(stmt, filters).order_by(stories_table.c.first_seen.desc(), stories_table.c.id)
     if ids:
         stmt = stmt.where(stories_table.c.id.in_(ids))

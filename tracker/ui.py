@@ -517,7 +517,7 @@ INDEX_METHOD = (
     "100. A reading of 200 means the topic takes twice its usual share of coverage. It measures coverage in "
     "the feeds collected, not risk itself. Spikes (▲) are days when a topic's daily share rises far above its "
     "median of the previous 30 days (robust z-score ≥ 3.5, at least 2×, and at least 5 stories), when those "
-    "30 days hold at least 50 collected stories. Stretches where the feeds collected under a tenth of "
+    "30 days hold at least 50 collected stories. Stretches where the feeds collected under a quarter of "
     "their usual stories are left blank: a share of a handful of stories is no reading.")
 INDEX_DOCS = f"{config.HOMEPAGE}/blob/main/docs/index.md"
 
@@ -639,10 +639,10 @@ def all_matching_download(column: Any, location: str, filters: Filters, total: i
 
 
 def stories_csv(location: str, filters: Filters) -> Callable[[], bytes]:
-    """One row per matching story (as `tracker export --stories`), the newest DOWNLOAD_LIMIT."""
-    return lambda: export.to_csv_bytes(
-        export.story_export_frame(story_queries.stories_frame(location, filters, limit=DOWNLOAD_LIMIT)),
-        spreadsheet=True)
+    """One row per tagged story matching the filters, the ones the Timeline draws (in the columns of
+    `tracker export --stories`), the newest DOWNLOAD_LIMIT."""
+    return lambda: export.to_csv_bytes(export.story_export_frame(
+        story_queries.stories_frame(location, filters, limit=DOWNLOAD_LIMIT, tagged=True)), spreadsheet=True)
 
 
 def prepared_download(column: Any, what: str, make: Callable[[], bytes], *, view: Filters, key: str,
