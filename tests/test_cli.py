@@ -135,3 +135,16 @@ def test_eval_prints_scores_and_speed() -> None:
     assert result.exit_code == 0, result.output
     for expected in ("F1", "micro", "macro", "Language en", "articles/s"):
         assert expected in result.output
+
+
+def test_export_names_a_mistyped_filter_instead_of_writing_an_empty_file(demo_db: str, tmp_path: Path) -> None:
+    out = tmp_path / "x.csv"
+    for flag, value, known in (("--topic", "taiwn", "taiwan"), ("--source", "strait-observr", "strait-observer"),
+                               ("--language", "english", "zh")):
+        result = run("export", "--db", demo_db, flag, value, "-o", str(out))
+        assert result.exit_code == 2 and repr(value) in result.output and known in result.output
+        assert not out.exists()
+    upper = run("export", "--db", demo_db, "--language", "ZH", "-o", str(out))  # codes are case-blind
+    lower = run("export", "--db", demo_db, "--language", "zh", "-o", str(tmp_path / "y.csv"))
+    assert upper.exit_code == 0 and out.read_bytes() == (tmp_path / "y.csv").read_bytes()
+    assert "wrote 0 " not in upper.output

@@ -215,7 +215,8 @@ def export_cmd(topic_ids: tuple[str, ...], since: dt.date | None, until: dt.date
     def body() -> None:
         store = open_store(settings.db, upgrade=False)
         filters = queries.Filters(topics=topic_ids, since=since, until=until, sources=source_ids,
-                                  language=language, text=query)
+                                  language=language.lower() if language else None, text=query)
+        _check_filter_values(store.location, settings, filters)
         if what == "stories":
             frame = export.story_export_frame(story_queries.stories_frame(store.location, filters))
         elif what == "index":
@@ -232,6 +233,21 @@ def export_cmd(topic_ids: tuple[str, ...], since: dt.date | None, until: dt.date
             click.echo(f"wrote {len(frame):,} {kind} row{'' if len(frame) == 1 else 's'} to {output}", err=True)
 
     _run(body)
+
+
+def _check_filter_values(location: str, settings: Settings, filters: queries.Filters) -> None:
+    """A mistyped topic, outlet or language would match nothing and write an empty file that reads
+    as "no coverage": name it, and what the store knows instead."""
+    known = {"topic": set(topics.load_taxonomy(settings.topics_file).ids()),
+             "source": set(queries.outlet_options(location)["id"]),
+             "language": set(queries.language_options(location))}
+    given = {"topic": filters.topics, "source": filters.sources,
+             "language": (filters.language,) if filters.language else ()}
+    for name, values in given.items():
+        unknown = [v for v in values if v not in known[name]]
+        if unknown:
+            raise click.BadParameter(f"unknown {name} {', '.join(map(repr, unknown))}; known: "
+                                     f"{', '.join(sorted(known[name])) or 'none yet'}", param_hint=f"--{name}")
 
 
 @main.command()
