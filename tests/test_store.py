@@ -154,6 +154,25 @@ def test_one_story_two_feeds_is_one_article_two_sightings(db_url: str) -> None:
     assert list(frame["id"]) == [item(1).id]
 
 
+def test_a_feed_whose_url_changed_starts_afresh(db_url: str) -> None:
+    """The old address's validators would get a 304 from the new one, which would then never be read."""
+    store = open_store(db_url)
+    store.sync_feeds([FEED_A, FEED_B], NOW)
+    store_feed(store, FEED_A, [tagged(item(1))], validators=Validators('"v1"', "Mon, 01 Jan 2024 00:00:00 GMT"))
+    store_feed(store, FEED_B, [tagged(item(2))], validators=Validators('"b1"', None))
+    for _ in range(3):
+        store.record_error(FEED_B, "HTTP 404", status=404, now=NOW, next_poll=NOW + dt.timedelta(hours=6))
+    moved_a = FeedSource("feed-a", "https://a.example/new-rss", name="Feed A")
+    moved_b = FeedSource("feed-b", "https://b.example/fixed", name="Feed B", language="zh")
+    store.sync_feeds([moved_a, moved_b], NOW)
+    states = store.feed_states()
+    assert states["feed-a"].validators == Validators(None, None)
+    assert states["feed-b"].consecutive_failures == 0 and states["feed-b"].next_poll is None
+    store_feed(store, moved_a, [tagged(item(3))], validators=Validators('"v2"', None))
+    store.sync_feeds([moved_a], NOW)  # the same address again: nothing is reset
+    assert store.feed_states()["feed-a"].validators == Validators('"v2"', None)
+
+
 def test_duplicate_links_within_one_feed(db_url: str) -> None:
     store = open_store(db_url)
     store.sync_feeds([FEED_A], NOW)

@@ -26,10 +26,12 @@ from sqlalchemy import (
     Connection,
     Engine,
     Text,
+    case,
     cast,
     create_engine,
     event,
     func,
+    null,
     or_,
     select,
     update,
@@ -230,16 +232,21 @@ class Store:
     # --- feeds --------------------------------------------------------------------------
 
     def sync_feeds(self, sources: Iterable[FeedSource], now: dt.datetime) -> None:
-        """Insert new feeds and refresh the name, URL, language and tags of known ones."""
+        """Insert new feeds and refresh the name, URL, language and tags of known ones. A feed whose
+        URL changed starts afresh: the old address's ETag and Last-Modified would get a 304 from the
+        new one (which then is never read), and its failures and back-off were the old address's."""
         rows = [{"id": s.id, "url": s.url, "name": s.label, "language": s.language,
                  "tags": ";".join(s.tags), "added_at": now} for s in sources]
         if not rows:
             return
         with self.transaction() as conn:
             stmt = _insert(conn, feeds)
+            moved = feeds.c.url != stmt.excluded.url
+            afresh = {c: case((moved, reset), else_=feeds.c[c]) for c, reset in (
+                ("etag", null()), ("last_modified", null()), ("next_poll", null()), ("consecutive_failures", 0))}
             stmt = stmt.on_conflict_do_update(
                 index_elements=["id"],
-                set_={c: stmt.excluded[c] for c in ("url", "name", "language", "tags")},
+                set_={**afresh, **{c: stmt.excluded[c] for c in ("url", "name", "language", "tags")}},
             )
             conn.execute(stmt, rows)
             _bump(conn)
