@@ -137,6 +137,15 @@ def test_eval_prints_scores_and_speed() -> None:
         assert expected in result.output
 
 
+def test_the_poll_summary_counts_feeds_that_are_backing_off(db_path: str) -> None:
+    feeds = ("--feed", str(POLL_DATA / "basic.rss"), "--feed", str(POLL_DATA / "not-a-feed.html"))
+    assert "1 failed, 0 bad entries" in run("poll", "--db", db_path, *feeds).output
+    again = run("poll", "--db", db_path, *feeds).output  # the broken feed now waits out its back-off
+    assert "0 failed, 1 not due yet (`tracker poll --force` tries them now)" in again, again
+    forced = run("poll", "--db", db_path, "--force", *feeds).output
+    assert "1 failed" in forced and "not due" not in forced.splitlines()[-1]
+
+
 def test_export_names_a_mistyped_filter_instead_of_writing_an_empty_file(demo_db: str, tmp_path: Path) -> None:
     out = tmp_path / "x.csv"
     for flag, value, known in (("--topic", "taiwn", "taiwan"), ("--source", "strait-observr", "strait-observer"),

@@ -73,8 +73,12 @@ def _totals_line(report: PollReport) -> str:
     stories = (f" ({report.clustered} articles put into stories in {report.clustering_seconds:.1f} s)"
                if report.clustered else "")
     parsing = f", parsed in {report.read_processes} processes" if report.read_processes else ""
+    # Feeds that are backing off did not fail this time, but they are not fine either: say so.
+    waiting = (f", {report.waiting} not due yet (`tracker poll --force` tries them now)"
+               if report.waiting else "")
     return (f"{len(report.feeds)} feeds: {report.new} new articles, {report.seen} seen, "
-            f"{report.errors} failed, {report.skipped} bad entries skipped, in {seconds:.1f} s{parsing}{stories}")
+            f"{report.errors} failed{waiting}, {report.skipped} bad entries skipped, in {seconds:.1f} s"
+            f"{parsing}{stories}")
 
 
 def _selected_sources(settings: Settings, extra: tuple[str, ...]) -> list[FeedSource]:

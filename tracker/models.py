@@ -171,3 +171,8 @@ class PollReport:
     @property
     def errors(self) -> int:
         return sum(1 for f in self.feeds if f.outcome == "error")
+
+    @property
+    def waiting(self) -> int:
+        """Feeds not fetched: backing off after failures, told to wait, or another poller's."""
+        return sum(1 for f in self.feeds if f.outcome == "skipped")

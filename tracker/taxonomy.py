@@ -39,6 +39,7 @@ from tracker.errors import ConfigError
 
 SCOPES = ("text", "title", "sentence")
 _ID = re.compile(r"[a-z][a-z0-9_]*\Z")
+RESERVED_IDS = frozenset({"total"})  # tracker.index.TOTAL: a topic of that name would be summed with it
 _COLOR = re.compile(r"#[0-9a-fA-F]{6}\Z")
 _TOP_KEYS = {"version", "changed", "groups", "ignore", "topics"}
 _TOPIC_KEYS = {"id", "label", "description", "color", "terms", "exclude", "groups", "rules", "lead"}
@@ -184,6 +185,9 @@ def _topic(entry: Any, number: int, shared: dict[str, tuple[str, ...]]) -> Topic
         raise _Invalid(f'topic #{number}: missing "id"')
     if not isinstance(topic_id, str) or not _ID.match(topic_id):
         raise _Invalid(f"topic #{number}: id {topic_id!r} must be lower case letters, digits and _")
+    if topic_id in RESERVED_IDS:
+        raise _Invalid(f"topic #{number}: id {topic_id!r} is reserved (the index's row for any topic); "
+                       "choose another")
     name = f"topic {topic_id!r}"
     _no_unknown(entry, _TOPIC_KEYS, name)
     label = _text(entry, "label", name, required=True)
