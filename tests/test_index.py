@@ -200,6 +200,8 @@ def test_index_chart_has_a_row_per_topic_on_one_scale_with_spikes_in_their_row()
     figure = charts.index_figure(frame, spikes, labels={"taiwan": "Taiwan", "talks": "Talks"}, colors={})
     assert [a.text for a in figure.layout.annotations][:3] == ["Any topic", "Taiwan", "Talks"]
     assert figure.layout.yaxis.range == figure.layout.yaxis2.range == figure.layout.yaxis3.range
+    ink = charts.INK_FONT["color"]  # row names and ticks readable (Streamlit's grey is 3.7:1 on white)
+    assert figure.layout.annotations[1].font.color == ink and figure.layout.yaxis2.tickfont.color == ink
     spike = next(trace for trace in figure.data if trace.name == "Taiwan spike")
     assert spike.yaxis == "y2" and len(spike.x) == 1
 

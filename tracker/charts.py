@@ -21,6 +21,9 @@ from tracker.text import shorten
 BUCKETS = ("day", "week", "month")
 MODES = ("share", "count")
 FALLBACK_COLOR = "#7f7f7f"
+# Chart text: Streamlit's theme draws ticks, axis titles and row names in #808495, 3.7:1 on white
+# (under the 4.5:1 small text needs); this is its body text colour, 12.6:1.
+INK_FONT = {"color": "#31333F"}
 _FREQ = {"day": "D", "week": "W-MON", "month": "MS"}
 _BUCKET_DAYS = {"day": 1.0, "week": 7.0, "month": 30.44}  # a month's average length, for bar widths
 
@@ -109,7 +112,7 @@ def _mark_rules_change(fig: go.Figure, rules_changed: dt.date | None, first: pd.
         fig.add_shape(type="line", x0=when, x1=when, xref="x", y0=0, y1=1, yref="paper", opacity=0.7,
                       line={"dash": "dot", "color": FALLBACK_COLOR})  # across every row of the figure
         fig.add_annotation(x=when, y=1.02, yref="paper", text="topic rules changed", showarrow=False,
-                           font={"size": 11, "color": FALLBACK_COLOR}, xanchor="left")
+                           font={**INK_FONT, "size": 11}, xanchor="left")
 
 
 def topic_frequency_figure(counts: pd.DataFrame, *, mode: str, bucket: str, labels: Mapping[str, str],
@@ -184,7 +187,7 @@ def timeline_figure(points: pd.DataFrame, *, labels: Mapping[str, str], colors: 
     # Zoom, not box-select, on drag: Streamlit turns click-to-select off while a select tool is active.
     fig.update_layout(height=160 + 60 * len(order), showlegend=False, dragmode="zoom", hovermode="closest",
                       margin={"l": 10, "r": 10, "t": _milestone_margin(milestones, *x_range), "b": 10},
-                      xaxis_title="Date (UTC)", yaxis_title="Topic")
+                      **_ink_axes("Date (UTC)", "Topic"))
     fig.update_yaxes(categoryorder="array", categoryarray=[plain(labels.get(t, t)) for t in reversed(order)])
     fig.update_xaxes(range=x_range)
     return fig
@@ -239,7 +242,7 @@ def timeline_binned_figure(counts: pd.DataFrame, *, bucket: str, labels: Mapping
     _draw_milestones(fig, milestones, *x_range)
     fig.update_layout(height=160 + 60 * len(order), showlegend=False, hovermode="closest",
                       margin={"l": 10, "r": 10, "t": _milestone_margin(milestones, *x_range), "b": 10},
-                      xaxis_title=f"{bucket.capitalize()} (UTC)", yaxis_title="Topic")
+                      **_ink_axes(f"{bucket.capitalize()} (UTC)", "Topic"))
     fig.update_yaxes(categoryorder="array", categoryarray=[plain(labels.get(t, t)) for t in reversed(order)])
     fig.update_xaxes(range=x_range)
     return fig
@@ -358,21 +361,28 @@ def _rows_layout(names: list[str], *, y_title: str, x_title: str, top: float, su
     plot = height - 110  # what the margins, the time axis and the title leave for the rows
     gap = min(0.3, 34 / plot)  # room for a row's name between it and the row above
     row_height = (1 - gap * (rows - 1)) / rows
-    layout: dict[str, Any] = {"height": height, "hovermode": "closest", "showlegend": False,
-                              "title": {"text": y_title, "x": 0, "xanchor": "left", "font": {"size": 13}},
+    layout: dict[str, Any] = {"height": height, "hovermode": "closest", "showlegend": False, "font": INK_FONT,
+                              "title": {"text": y_title, "x": 0, "xanchor": "left", "font": {**INK_FONT, "size": 13}},
                               "margin": {"l": 10, "r": 10, "t": 50, "b": 10}, "annotations": [], "shapes": []}
     for row, name in enumerate(names, 1):
         n = "" if row == 1 else str(row)
         upper = 1 - (row - 1) * (row_height + gap)
-        layout[f"xaxis{n}"] = {"anchor": f"y{n}", "showticklabels": row == rows,
+        layout[f"xaxis{n}"] = {"anchor": f"y{n}", "showticklabels": row == rows, "tickfont": INK_FONT,
                                **({"matches": "x"} if row > 1 else {}),
-                               **({"title": {"text": x_title}} if row == rows else {})}
+                               **({"title": {"text": x_title, "font": INK_FONT}} if row == rows else {})}
         layout[f"yaxis{n}"] = {"anchor": f"x{n}", "domain": [max(upper - row_height, 0.0), upper],
-                               "range": [0, (top or 1.0) * 1.1], "nticks": 3, "ticksuffix": suffix}
+                               "range": [0, (top or 1.0) * 1.1], "nticks": 3, "ticksuffix": suffix,
+                               "tickfont": INK_FONT}
         layout["annotations"].append({"text": name, "x": 0, "xref": "paper", "xanchor": "left", "y": upper,
                                       "yref": "paper", "yanchor": "bottom", "showarrow": False,
-                                      "font": {"size": 12}})
+                                      "font": {**INK_FONT, "size": 12}})
     return layout
+
+
+def _ink_axes(x_title: str, y_title: str) -> dict[str, Any]:
+    """A one-axis figure's text in INK: titles, ticks and the rest."""
+    return {"font": INK_FONT, "xaxis": {"title": {"text": x_title, "font": INK_FONT}, "tickfont": INK_FONT},
+            "yaxis": {"title": {"text": y_title, "font": INK_FONT}, "tickfont": INK_FONT}}
 
 
 def _on_row(row: int) -> dict[str, str]:
