@@ -6,6 +6,7 @@ from tracker import export, ui
 
 ctx = ui.setup()
 st.title("Articles")
+ui.view_line(ctx)
 
 if ctx.db.articles == 0:
     ui.empty_store_help()

@@ -55,14 +55,14 @@ def test_one_match_is_one_article(monkeypatch: pytest.MonkeyPatch, demo_db: str)
     first = queries.articles_frame(demo_db, limit=1)["title"][0]
     at = run_app(monkeypatch, demo_db, PAGE, {"q": first})
     assert queries.count_articles(demo_db, Filters(text=first)) == 1
-    assert at.caption[0].value.startswith("1 matching article, ")
+    assert at.caption[1].value.startswith("1 matching article, ")  # [0] names the view
 
 
 def test_paging_counts_every_match(monkeypatch: pytest.MonkeyPatch, demo_db: str) -> None:
     at = run_app(monkeypatch, demo_db, PAGE)
     total = queries.count_articles(demo_db)
     assert total > 200  # the demo store needs more than one page for this test
-    assert f"{total:,} matching articles" in at.caption[0].value
+    assert f"{total:,} matching articles" in at.caption[1].value
     assert len(at.dataframe[0].value) == 200
     at.number_input(key="ar_page").set_value(2).run()
     second = at.dataframe[0].value

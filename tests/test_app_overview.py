@@ -91,7 +91,18 @@ def test_previous_window_deltas(monkeypatch: pytest.MonkeyPatch, demo_db: str) -
     before = queries.count_articles(demo_db, Filters(since=dt.date(2022, 7, 1), until=dt.date(2022, 7, 31)))
     articles = next(m for m in at.metric if m.label == "Articles")
     assert articles.value == f"{now:,}"
-    assert int(str(articles.delta).replace(",", "")) == now - before
+    # Words a screen reader can say, not an arrow's direction alone.
+    assert articles.delta == f"{now - before:+,} on the previous 31 days"
+
+
+def test_the_view_is_named_under_the_title(monkeypatch: pytest.MonkeyPatch, demo_db: str) -> None:
+    """On a phone the sidebar is closed: a shared link's reader still learns what is filtered."""
+    at = run_app(monkeypatch, demo_db, params={"topics": "taiwan,talks", "from": "2022-08-01", "to": "2022-08-31",
+                                               "lang": "en", "q": "[drill](http://x.example)"})
+    markdown = at.caption[0].value
+    shown = markdown.replace("\\", "")  # the markdown escapes are not drawn
+    assert shown.startswith("Taiwan, US–China talks · 2022-08-01 to 2022-08-31 · in English · matching")
+    assert "](http" not in markdown  # the search is shown as text, never as a link
 
 
 def test_headlines_are_escaped_text(monkeypatch: pytest.MonkeyPatch, demo_db: str) -> None:

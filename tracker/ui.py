@@ -249,8 +249,7 @@ def sidebar(ctx: Context) -> urlstate.ViewState:
     languages = cached("queries", "language_options", ctx.db.location, ctx.version)
     _load_url(ctx, list(outlet_names), languages)
     _restore_widgets()
-    presets = {"7d": "Last 7 days", "30d": "Last 30 days", "90d": "Last 90 days", "1y": "Last year",
-               "all": "All time", urlstate.CUSTOM: "Custom range"}
+    presets = PRESET_NAMES
     with st.sidebar:
         st.header("Filters")
         if st.session_state.get("_tt_url") in (None, st.session_state.get("_tt_notes_for")):
@@ -293,6 +292,30 @@ def sidebar(ctx: Context) -> urlstate.ViewState:
         st.query_params.from_dict(wanted)
     st.session_state["_tt_url"] = wanted
     return view
+
+
+PRESET_NAMES = {"7d": "Last 7 days", "30d": "Last 30 days", "90d": "Last 90 days", "1y": "Last year",
+                "all": "All time", urlstate.CUSTOM: "Custom range"}
+
+
+def view_line(ctx: Context) -> None:
+    """One line under a page's title saying what it shows. On a phone the sidebar, where the filters
+    are, starts closed: without it, a shared link's reader would not know what was filtered."""
+    f = ctx.filters
+    parts = [", ".join(ctx.labels.get(t, t) for t in f.topics) if f.topics else "All articles"]
+    if ctx.view.preset != urlstate.CUSTOM:
+        parts.append(PRESET_NAMES.get(ctx.view.preset, ctx.view.preset))
+    else:
+        parts.append(f"{f.since or 'the first article'} to {f.until or 'today'}")
+    if f.sources:
+        names = cached("queries", "outlet_options", ctx.db.location, ctx.version).set_index("id")["name"]
+        parts.append(", ".join(str(names.get(s, s)) for s in f.sources[:3])
+                     + (f" and {len(f.sources) - 3} more outlets" if len(f.sources) > 3 else ""))
+    if f.language:
+        parts.append(f"in {LANGUAGE_NAMES.get(f.language, f.language)}")
+    if f.text:
+        parts.append(f"matching “{f.text}”")
+    st.caption(md_escape(" · ".join(parts)) + " — change these under Filters in the sidebar.")
 
 
 LANGUAGE_NAMES = {"en": "English", "zh": "Chinese", "ja": "Japanese", "ko": "Korean", "fr": "French",
@@ -418,14 +441,18 @@ def headline_metrics(summary: dict[str, Any], previous: dict[str, Any] | None, l
     against the previous window of the same length."""
     if selected:
         labels = {t: labels[t] for t in selected if t in labels}
-    def delta(key: str, topic: str | None = None) -> int | None:
+    window = context().filters
+    span = (window.until - window.since).days + 1 if window.since and window.until else 0
+    days = f"{span} days" if span > 1 else "day" if span == 1 else "window"
+
+    def delta(key: str, topic: str | None = None) -> str | None:
+        """The change as words a screen reader can say: "+12 on the previous 30 days"."""
         if previous is None:
             return None
         before = previous["topics"].get(topic, 0) if topic else previous[key]
         now = summary["topics"].get(topic, 0) if topic else summary[key]
-        return int(now - before)
+        return f"{int(now - before):+,} on the previous {days}"
 
-    help_text = "Change against the previous window of the same length." if previous else None
     figures = [("Articles", summary["articles"], delta("articles")),
                ("Outlets", summary["outlets"], delta("outlets"))]
     figures += [(label, summary["topics"].get(topic, 0), delta("topics", topic)) for topic, label in labels.items()]
@@ -433,7 +460,8 @@ def headline_metrics(summary: dict[str, Any], previous: dict[str, Any] | None, l
     for start in range(0, len(figures), per_row):
         for column, (label, value, change) in zip(st.columns(per_row), figures[start:start + per_row], strict=False):
             # More coverage is neither good nor bad news: no green or red arrows.
-            column.metric(label, f"{value:,}", change, help=help_text, delta_color="off")
+            column.metric(label, f"{value:,}", change, delta_color="off")
+
 
 
 def chart_control(column: Any, label: str, options: tuple[str, ...], *, default: str, key: str,
