@@ -188,3 +188,23 @@ def test_chart_text_is_dark_enough_to_read() -> None:
                    "title" in a)
         assert all(a.get("font", {}).get("color", layout["font"]["color"]) == charts.INK_FONT["color"]
                    for a in layout.get("annotations", []))
+
+
+def test_the_frequency_chart_in_words_and_numbers() -> None:
+    """For a reader who cannot see the bars: each topic's total and busiest bucket, and the numbers."""
+    daily = pd.DataFrame({"day": days("2024-05-20", "2024-05-28", "2024-05-29", "2024-05-21"),
+                          "topic": ["taiwan", "taiwan", "taiwan", "talks"], "articles": [1, 2, 1, 1]})
+    totals = pd.DataFrame({"day": days("2024-05-20", "2024-05-27"), "articles": [10, 8]})
+    counts = charts.bucket_counts(daily, totals, "week")
+    lines, table = charts.frequency_in_words(counts, mode="count", bucket="week", unit="stories", labels=LABELS)
+    assert lines == ["Taiwan: 4 stories in all; the most in the week of 2024-05-27, 3 stories (38 % of all collected)",
+                     "US–China talks: 1 story in all; the most in the week of 2024-05-20, 1 story "
+                     "(10 % of all collected)"]
+    assert table.index.tolist() == ["2024-05-20", "2024-05-27"] and table.index.name == "Week of"
+    assert table["Taiwan"].tolist() == [1, 3] and table["US–China talks"].tolist() == [1, 0]
+    lines, table = charts.frequency_in_words(counts, mode="share", bucket="week", unit="stories", labels=LABELS)
+    assert lines[0].startswith("Taiwan: 4 stories in all; the largest share in the week of 2024-05-27")
+    assert table["Taiwan"].tolist() == [10.0, 37.5]
+    lines, table = charts.frequency_in_words(counts.iloc[0:0], mode="count", bucket="week", unit="stories",
+                                             labels=LABELS)
+    assert lines == [] and table.empty

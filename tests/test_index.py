@@ -228,3 +228,15 @@ def test_topics_with_too_few_stories_in_the_window_are_not_indexed() -> None:
     assert thin == {"talks": 3}
     assert set(kept["topic"]) == {"taiwan", TOTAL} and kept["index"].max() < 1000
     assert frame.loc[frame["topic"] == "talks", "index"].max() > 1000  # what it would have drawn
+
+
+def test_the_index_chart_in_words_and_numbers() -> None:
+    frame = daily_index(*_frames([20] * 40, taiwan=[2] * 39 + [12], talks=[3] * 40), smoothing_days=1)
+    spikes = find_spikes(frame, min_baseline_stories=30)
+    lines, table = charts.index_in_words(frame, spikes, bucket="day", labels={"taiwan": "Taiwan", "talks": "Talks"})
+    # Taiwan's shares: 0.1 for 39 days, then 0.6; their mean 0.1125 is 100, so the last day reads 533.
+    assert lines[1] == "Taiwan: 533 on 2024-02-09 (the latest); the highest, 533, on 2024-02-09; 1 spike"
+    assert lines[0].startswith("Any topic: ") and lines[2].startswith("Talks: 100 on 2024-02-09 (the latest)")
+    assert list(table.columns) == ["Any topic", "Taiwan", "Talks"] and table.index.name == "Day"
+    assert len(table) == 40 and table.loc["2024-02-09", "Taiwan"] == pytest.approx(533.3, abs=0.1)
+

@@ -389,3 +389,71 @@ def _on_row(row: int) -> dict[str, str]:
     """The axes of row ``row`` (1-based) of a figure laid out by _rows_layout."""
     n = "" if row == 1 else str(row)
     return {"xaxis": f"x{n}", "yaxis": f"y{n}"}
+
+
+# --- the charts in words, for readers who cannot see them ---------------------------------------
+
+def _when(day: pd.Timestamp, bucket: str, *, ending: bool = False) -> str:
+    """A bucket as words: "on 2024-05-20", "in the week of 2024-05-20", "in May 2024"."""
+    if bucket == "month":
+        return f"in {day:%B %Y}"
+    if bucket == "week":
+        return f"in the week {'ending' if ending else 'of'} {day:%Y-%m-%d}"
+    return f"on {day:%Y-%m-%d}"
+
+
+def frequency_in_words(counts: pd.DataFrame, *, mode: str, bucket: str, unit: str,
+                       labels: Mapping[str, str]) -> tuple[list[str], pd.DataFrame]:
+    """What topic_frequency_figure draws, as a sentence per topic (its total and busiest bucket) and
+    a table (one row per bucket, a column per topic, the value the chart shows)."""
+    if counts.empty:
+        return [], pd.DataFrame()
+    value = "share" if mode == "share" else "articles"
+    shown = [t for t in labels if t in set(counts["topic"])]
+    lines = []
+    for topic in shown:
+        rows = counts[counts["topic"] == topic]
+        peak = rows.loc[rows[value].idxmax()]
+        lines.append(f"{labels[topic]}: {_count(int(rows['articles'].sum()), unit)} in all; "
+                     f"{'the largest share' if value == 'share' else 'the most'} {_when(peak['period'], bucket)}, "
+                     f"{_count(int(peak['articles']), unit)} ({peak['share']:.0f} % of all collected)")
+    table = (counts[counts["topic"].isin(shown)]
+             .pivot_table(index="period", columns="topic", values=value, aggfunc="sum")
+             .reindex(columns=shown).rename(columns=dict(labels)))
+    table = table.round(1) if value == "share" else table.astype("Int64")
+    table.index = [_table_date(p, bucket) for p in table.index]
+    table.index.name = {"day": "Day", "week": "Week of", "month": "Month"}[bucket]
+    return lines, table
+
+
+def _count(n: int, unit: str) -> str:
+    return f"{n:,} {unit if n != 1 else {'stories': 'story', 'articles': 'article'}.get(unit, unit)}"
+
+
+def _table_date(day: pd.Timestamp, bucket: str) -> str:
+    return f"{day:%Y-%m}" if bucket == "month" else f"{day:%Y-%m-%d}"
+
+
+def index_in_words(readings: pd.DataFrame, spikes: pd.DataFrame, *, bucket: str, labels: Mapping[str, str],
+                   total_label: str = "Any topic") -> tuple[list[str], pd.DataFrame]:
+    """What index_figure draws, as a sentence per row (latest and highest reading, spikes) and a
+    table (one row per reading, a column per topic)."""
+    shown = readings.dropna(subset=["index"])
+    if shown.empty:
+        return [], pd.DataFrame()
+    order = [t for t in ["total", *labels] if t in set(shown["topic"])]
+    names = {t: total_label if t == "total" else labels.get(t, t) for t in order}
+    spiked = spikes["topic"].value_counts() if not spikes.empty else pd.Series(dtype=int)
+    lines = []
+    for topic in order:
+        rows = shown[shown["topic"] == topic].sort_values("day")
+        last, high = rows.iloc[-1], rows.loc[rows["index"].idxmax()]
+        n = int(spiked.get(topic, 0))
+        lines.append(f"{names[topic]}: {last['index']:.0f} {_when(last['day'], bucket, ending=True)} (the latest); "
+                     f"the highest, {high['index']:.0f}, {_when(high['day'], bucket, ending=True)}"
+                     + (f"; {n} spike{'s' if n > 1 else ''}" if n else ""))
+    table = (shown[shown["topic"].isin(order)].pivot_table(index="day", columns="topic", values="index")
+             .reindex(columns=order).rename(columns=names).round(1))
+    table.index = [_table_date(d, bucket) for d in table.index]
+    table.index.name = {"day": "Day", "week": "Week ending", "month": "Month"}[bucket]
+    return lines, table

@@ -570,6 +570,16 @@ def thin_index_note(thin: dict[str, int], labels: dict[str, str]) -> None:
                "Widen the dates or the search to index them.")
 
 
+def chart_in_words(lines: list[str], table: pd.DataFrame) -> None:
+    """The chart above as a sentence per row and its numbers as a table, for readers who cannot see
+    it (a screen reader gets nothing from a plotly figure but its tick labels)."""
+    if not lines:
+        return
+    with st.expander("This chart in words and numbers"):
+        st.markdown("\n".join(f"- {md_escape(line)}" for line in lines))
+        st.dataframe(table)
+
+
 def index_method(bucket: str) -> None:
     with st.expander("How the index is computed, and its limits"):
         st.markdown(INDEX_METHOD.format(days=index.SMOOTHING_FOR_BUCKET[bucket]))
