@@ -35,12 +35,13 @@ event = st.plotly_chart(charts.timeline_figure(points, labels=ctx.labels, colors
 if points.empty:
     st.stop()  # the chart says what to do; there is nothing to select
 st.caption("One marker per story; larger markers were carried by more outlets. Hover for the headline.")
+listed = ui.story_list(points, ctx.labels)
 
 st.subheader("Selected stories")
-selected = ui.selected_ids(event)
+selected = tuple(dict.fromkeys(ui.selected_ids(event) + listed))  # from the chart and the list, once each
 if selected:
     ui.article_table(ui.read("articles_frame", story_ids=selected), ctx.labels)
 else:
     st.caption("Click a marker to list its story's articles here (shift-click adds more); the box and lasso "
                "tools in the chart's toolbar select many at once. Dragging on the chart zooms; double-click "
-               "zooms back out.")
+               "zooms back out. Or select rows in the list above, with the keyboard or a tap.")

@@ -516,6 +516,28 @@ def headline_list(frame: pd.DataFrame, labels: dict[str, str]) -> None:
 TIMELINE_LIMIT = 3000
 
 
+def story_list(points: pd.DataFrame, labels: dict[str, str]) -> tuple[str, ...]:
+    """The Timeline's stories as a table whose rows can be selected by keyboard or tap (a chart's
+    markers take a mouse, and a phone's first tap on one selects nothing); the selected story ids."""
+    stories = (points.assign(topic=points["topic"].map(lambda t: labels.get(t, t)))
+               .groupby("id", sort=False)
+               .agg(published=("published", "first"), title=("title", "first"), topics=("topic", ", ".join),
+                    outlets=("outlets", "first"), outlet_names=("outlet_names", "first"))
+               .reset_index())
+    with st.expander(f"The same {len(stories):,} {'story' if len(stories) == 1 else 'stories'} as a list: "
+                     "select rows to list their articles"):
+        event = st.dataframe(stories.drop(columns="id"), hide_index=True, key="tl_list", on_select="rerun",
+                             selection_mode="multi-row", height=table_height(len(stories)), column_config={
+                                 "published": st.column_config.DatetimeColumn("First seen (UTC)",
+                                                                              format="YYYY-MM-DD HH:mm"),
+                                 "title": st.column_config.TextColumn("Headline", width="large"),
+                                 "topics": st.column_config.TextColumn("Topics"),
+                                 "outlets": st.column_config.NumberColumn("Outlets", width="small"),
+                                 "outlet_names": st.column_config.TextColumn("Carried by")})
+    rows = event.selection.rows if hasattr(event, "selection") else []
+    return tuple(stories["id"].iloc[list(rows)])
+
+
 def selected_ids(event: Any) -> tuple[str, ...]:
     """Article ids of the markers selected on a plotly chart (they ride along as customdata)."""
     try:
