@@ -240,3 +240,13 @@ def test_the_index_chart_in_words_and_numbers() -> None:
     assert list(table.columns) == ["Any topic", "Taiwan", "Talks"] and table.index.name == "Day"
     assert len(table) == 40 and table.loc["2024-02-09", "Taiwan"] == pytest.approx(533.3, abs=0.1)
 
+
+
+def test_a_spike_holds_among_steady_outlets_only_on_enough_of_their_stories() -> None:
+    from tracker.index import holds_among_steady_outlets
+
+    spike = pd.Series({"index": 400.0, "baseline": 100.0, "share": 0.4})  # baseline share 0.1
+    assert holds_among_steady_outlets(spike, 6, 20)  # 0.3 >= 2 x 0.1
+    assert not holds_among_steady_outlets(spike, 6, 40)  # 0.15: the rise came from the newcomers
+    assert not holds_among_steady_outlets(spike, 4, 5)  # too few of the steady outlets' stories
+    assert holds_among_steady_outlets(pd.Series({"index": 400.0, "baseline": 0.0, "share": 0.4}), 5, 500)

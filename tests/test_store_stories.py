@@ -125,3 +125,39 @@ def test_the_timelines_stories_are_the_tagged_ones(demo_db: str) -> None:
         expected = {row[0] for row in conn.execute("SELECT DISTINCT story_id FROM story_topics")}
     assert set(tagged["id"]) == expected and len(tagged) < len(every)
     assert (tagged["topics"].str.len() > 0).all()
+
+
+def _publish(store, source, day: dt.datetime, count: int, first: int, *topics: str) -> None:
+    from tracker.models import ParsedFeed, ParsedItem, TaggedItem, TopicMatch, Validators
+
+    items = [ParsedItem(id=f"{first + k:040x}", title=f"{source.id} report number {first + k}",
+                        summary=f"Body {first + k}", link=f"https://{source.id}.example/{first + k}", guid=None,
+                        published=day + dt.timedelta(minutes=10 * k), published_is_fallback=False, language="en")
+             for k in range(count)]
+    tagged = [TaggedItem(it, tuple(TopicMatch(t, ("term",)) for t in topics)) for it in items]
+    store.record_update(source, ParsedFeed(source, source.label, tuple(items)), tagged, status=200,
+                        validators=Validators(), taxonomy_version="t", now=day, next_poll=day)
+
+
+def test_a_spike_must_stand_among_outlets_collected_through_its_baseline(db_url: str) -> None:
+    """A feed that starts carrying a topic the others did not is the feed list changing, not the topic
+    rising; the same burst from an outlet collected all along is a spike."""
+    from tracker import story_queries
+    from tracker.models import FeedSource
+    from tracker.queries import Filters
+
+    db = db_url
+    store = open_store(db)
+    steady, newcomer = (FeedSource(i, f"https://{i}.example/rss", name=i.title()) for i in ("steady", "newcomer"))
+    store.sync_feeds([steady, newcomer], dt.datetime(2024, 3, 1, tzinfo=dt.UTC))
+    start = dt.datetime(2024, 3, 1, 6, tzinfo=dt.UTC)
+    for day in range(40):  # ten untagged stories a day from one outlet
+        _publish(store, steady, start + dt.timedelta(days=day), 10, 1000 * day)
+    _publish(store, newcomer, start + dt.timedelta(days=34), 2, 90_000)  # a new feed's first items
+    _publish(store, newcomer, start + dt.timedelta(days=35), 6, 91_000, "taiwan")
+    store_stories.cluster_pending(store)
+    assert story_queries.spikes(db, Filters()).empty
+    _publish(store, steady, start + dt.timedelta(days=38), 6, 92_000, "taiwan")
+    store_stories.cluster_pending(store)
+    found = story_queries.spikes(db, Filters())
+    assert [(d.date(), t) for d, t in zip(found["day"], found["topic"], strict=True)] == [(dt.date(2024, 4, 8), "taiwan")]

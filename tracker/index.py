@@ -22,7 +22,7 @@ INDEX_COLUMNS = ["day", "topic", "stories", "total", "share", "index", "base_fro
 # left out (index NaN): when a tracker's feeds fall silent for a while, one story among a few dozen
 # would read as many times the usual share (and raise the base period's mean with it).
 THIN_COLLECTION = 0.25
-SPIKE_COLUMNS = ["day", "topic", "index", "baseline", "ratio", "z", "stories", "window_days"]
+SPIKE_COLUMNS = ["day", "topic", "index", "baseline", "ratio", "z", "stories", "window_days", "share"]
 
 # Robust z-scores divide by the spread of the baseline (1.4826 * MAD estimates a standard deviation).
 # A flat baseline has MAD 0 and would turn any rise into an infinite z, so the spread is floored at a
@@ -153,7 +153,7 @@ def _topic_spikes(series: pd.DataFrame, window_days: int, min_baseline_stories: 
         ratio = np.where(baseline > 0, values / baseline, np.where(values > 0, np.inf, np.nan))
     return pd.DataFrame({"day": frame.index, "topic": frame["topic"].to_numpy(), "index": values,
                          "baseline": baseline, "ratio": ratio, "z": (values - baseline) / (_MAD_TO_SD * spread),
-                         "stories": frame["stories"].to_numpy()})
+                         "stories": frame["stories"].to_numpy(), "share": frame["share"].to_numpy()})
 
 
 def find_spikes(index: pd.DataFrame, *, window_days: int = SPIKE_WINDOW_DAYS, z: float = 3.5, min_stories: int = 5,
@@ -175,12 +175,28 @@ def find_spikes(index: pd.DataFrame, *, window_days: int = SPIKE_WINDOW_DAYS, z:
     if index.empty:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
             SPIKE_COLUMNS, ["datetime64[ns, UTC]", object, "float64", "float64", "float64", "float64",
-                            "int64", "int64"], strict=True)})
+                            "int64", "int64", "float64"], strict=True)})
     scored = pd.concat([_topic_spikes(group, window_days, min_baseline_stories)
                         for _, group in index.groupby("topic", sort=True)], ignore_index=True)
     hits = scored[(scored["z"] >= z) & (scored["ratio"] >= ratio) & (scored["stories"] >= min_stories)]
     return (hits.assign(window_days=window_days).sort_values(["day", "topic"], ignore_index=True)
             [SPIKE_COLUMNS])
+
+
+def holds_among_steady_outlets(spike: pd.Series, stories: int, total: int, *, ratio: float = 2.0,
+                               min_stories: int = 5) -> bool:
+    """Whether a spike still stands when only the outlets that collected throughout its baseline
+    are counted: ``stories`` of the topic among ``total`` stories that day from them.
+
+    A share rises when the topic's coverage rises, but also when feeds that carry it start (a new
+    outlet list, a regional feed coming back): then the baseline was measured without them, and the
+    "spike" is the feed list changing. The spike must rest on at least ``min_stories`` stories of the
+    steady outlets, whose share must be ``ratio`` times the baseline share.
+    """
+    if stories < min_stories or total <= 0:
+        return False
+    baseline_share = spike["baseline"] * spike["share"] / spike["index"] if spike["index"] > 0 else 0.0
+    return bool(stories / total >= ratio * baseline_share)
 
 
 def describe_spike(row: pd.Series, label: str) -> str:

@@ -11,7 +11,7 @@ from sqlalchemy import Select, and_, func, literal, select
 
 from tracker import index
 from tracker.queries import Filters, _day_start, _utc, article_conditions, uses_rollups
-from tracker.schema import ALL_TOPICS, ANY_TOPIC, articles, daily_story_counts, story_topics
+from tracker.schema import ALL_TOPICS, ANY_TOPIC, articles, daily_story_counts, feed_daily_counts, story_topics
 from tracker.schema import stories as stories_table
 from tracker.store import Store
 
@@ -166,7 +166,38 @@ def spikes(location: str, filters: Filters) -> pd.DataFrame:
     found = index.find_spikes(daily[daily["topic"] != index.TOTAL])
     if filters.since:
         found = found[found["day"] >= pd.Timestamp(filters.since, tz="UTC")]
+    if not found.empty:
+        with Store(location).transaction(write=False) as conn:
+            steady = [index.holds_among_steady_outlets(row, *_steady_counts(conn, filters, row["topic"], row["day"]))
+                      for _, row in found.iterrows()]
+        found = found[steady]
     return found.sort_values("day", ascending=False, ignore_index=True)
+
+
+def _steady_counts(conn: Any, filters: Filters, topic: str, day: pd.Timestamp) -> tuple[int, int]:
+    """The stories on ``topic`` and all stories first seen on ``day`` that have an article from an
+    outlet collected in both halves of the spike's baseline (the 30 days before it)."""
+    start = pd.Timestamp(day).tz_convert("UTC").floor("D").to_pydatetime()
+    half = dt.timedelta(days=index.SPIKE_WINDOW_DAYS // 2)
+
+    def outlets(since: dt.datetime, until: dt.datetime) -> Select[Any]:  # from the per-feed daily rollup
+        return select(feed_daily_counts.c.feed_id).where(
+            feed_daily_counts.c.topic == ALL_TOPICS, feed_daily_counts.c.day >= since.date(),
+            feed_daily_counts.c.day < until.date())
+
+    steady = outlets(start - 2 * half, start - half).intersect(outlets(start - half, start)).subquery()
+    # From the day's stories (few) to their articles, never from the outlets' articles (many).
+    members = stories_table.join(articles, articles.c.story_id == stories_table.c.id)
+    that_day = [stories_table.c.first_seen >= start, stories_table.c.first_seen < start + dt.timedelta(days=1),
+                articles.c.source_id.in_(select(steady.c.feed_id))]
+    collected = article_conditions(replace(filters.collected(), since=None, until=None))
+    total = select(func.count(func.distinct(stories_table.c.id))).select_from(members).where(*that_day, *collected)
+    matching = article_conditions(replace(filters, topics=(), since=None, until=None))
+    on_topic = (select(func.count(func.distinct(stories_table.c.id)))
+                .select_from(members.join(story_topics, story_topics.c.story_id == stories_table.c.id))
+                .where(*that_day, *matching, story_topics.c.topic == topic,  # the day again, for its index
+                       story_topics.c.first_seen >= start, story_topics.c.first_seen < start + dt.timedelta(days=1)))
+    return int(conn.execute(on_topic).scalar() or 0), int(conn.execute(total).scalar() or 0)
 
 
 def stories_on(location: str, topic: str, day: pd.Timestamp, filters: Filters = Filters(), *,

@@ -567,7 +567,8 @@ INDEX_METHOD = (
     "100. A reading of 200 means the topic takes twice its usual share of coverage. It measures coverage in "
     "the feeds collected, not risk itself. Spikes (▲) are days when a topic's daily share rises far above its "
     "median of the previous 30 days (robust z-score ≥ 3.5, at least 2×, and at least 5 stories), when those "
-    "30 days hold at least 50 collected stories. Stretches where the feeds collected under a quarter of "
+    "30 days hold at least 50 collected stories, and the rise holds among the outlets collected all through "
+    "them (not just feeds that started lately). Stretches where the feeds collected under a quarter of "
     "their usual stories are left blank: a share of a handful of stories is no reading.")
 INDEX_DOCS = f"{config.HOMEPAGE}/blob/main/docs/index.md"
 
