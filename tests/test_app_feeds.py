@@ -35,3 +35,18 @@ def test_failing_feeds_stand_out(monkeypatch: pytest.MonkeyPatch, tmp_path) -> N
     assert list(shown["status"]) == ["⚠️ failing"]
     assert "no such file" in shown["last_error"][0]
     assert any("failing" in w.value for w in at.warning)
+
+
+def test_a_feed_that_answers_but_carries_nothing_new_is_quiet() -> None:
+    """A silent feed changes every share as much as a failing one: the Feeds page must show it."""
+    import datetime as dt
+
+    import pandas as pd
+
+    from tracker import ui
+
+    health = pd.DataFrame({"consecutive_failures": [0, 0, 2, 0, 0],
+                           "newest": [dt.date(2024, 5, 30), dt.date(2024, 5, 17), dt.date(2022, 1, 1),
+                                      dt.date(2024, 5, 15), None]})
+    assert ui.feed_status(health) == ["✅ ok", "✅ ok", "⚠️ failing", "💤 quiet", "💤 quiet"]
+    assert ui.feed_status(health.iloc[[4]]) == ["✅ ok"]  # nothing collected anywhere yet: no measure

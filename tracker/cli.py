@@ -299,7 +299,7 @@ def feeds() -> None:
 
 
 HEALTH_FIELDS = ["id", "name", "url", "language", "last_attempt", "last_success", "last_error", "http_status",
-                 "consecutive_failures", "next_poll", "articles"]
+                 "consecutive_failures", "next_poll", "articles", "newest"]
 
 
 @feeds.command("list")
@@ -309,7 +309,8 @@ def feeds_list(fmt: str, db: str | None) -> None:
     """Every feed's health: last success, last error, HTTP status, failures, next poll.
 
     JSON and CSV keys are stable for scripts: id, name, url, language, last_attempt,
-    last_success, last_error, http_status, consecutive_failures, next_poll, articles.
+    last_success, last_error, http_status, consecutive_failures, next_poll, articles,
+    newest (the day of the newest article the feed carried).
 
     \b
     Example:
@@ -331,7 +332,7 @@ def feeds_list(fmt: str, db: str | None) -> None:
             for r in records:
                 state = "FAILING" if r["consecutive_failures"] else "ok"
                 click.echo(f"{state:<8} {r['id']:<28} last success {r['last_success'] or 'never':<26} "
-                           f"articles {r['articles']:<6} {r['last_error'] or ''}")
+                           f"articles {r['articles']:<6} newest {r['newest'] or 'none':<10} {r['last_error'] or ''}")
 
     _run(body)
 

@@ -185,17 +185,18 @@ def _topics_for(conn: Any, nums: list[int]) -> dict[int, list[tuple[str, list[st
 
 
 FEED_HEALTH_COLUMNS = ["id", "name", "url", "language", "tags", "last_attempt", "last_success",
-                       "last_error", "http_status", "consecutive_failures", "next_poll", "articles"]
+                       "last_error", "http_status", "consecutive_failures", "next_poll", "articles", "newest"]
 
 
 def feed_health(location: str) -> pd.DataFrame:
     """Every feed's health and how many articles it carried, worst first."""
-    carried = (select(feed_daily_counts.c.feed_id, func.sum(feed_daily_counts.c.articles).label("articles"))
+    carried = (select(feed_daily_counts.c.feed_id, func.sum(feed_daily_counts.c.articles).label("articles"),
+                      func.max(feed_daily_counts.c.day).label("newest"))
                .where(feed_daily_counts.c.topic == ALL_TOPICS).group_by(feed_daily_counts.c.feed_id).subquery())
     stmt = (select(feeds.c.id, feeds.c.name, feeds.c.url, feeds.c.language, feeds.c.tags,
                    feeds.c.last_attempt, feeds.c.last_success, feeds.c.last_error, feeds.c.http_status,
                    feeds.c.consecutive_failures, feeds.c.next_poll,
-                   func.coalesce(carried.c.articles, 0).label("articles"))
+                   func.coalesce(carried.c.articles, 0).label("articles"), carried.c.newest)
             .select_from(feeds.outerjoin(carried, carried.c.feed_id == feeds.c.id))
             .order_by(feeds.c.consecutive_failures.desc(), feeds.c.id))
     with Store(location).transaction(write=False) as conn:

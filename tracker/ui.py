@@ -746,28 +746,51 @@ def csv_name(filters: Filters, kind: str = "articles", page: int | None = None) 
 
 # --- feeds ------------------------------------------------------------------------------------
 
+QUIET_DAYS = 14  # a feed that answers but has carried no article this long is as good as silent
+
+
+def feed_status(health: pd.DataFrame) -> list[str]:
+    """Failing; quiet (answering, but its newest article is QUIET_DAYS older than the newest of any
+    feed: a silent feed moves every share as much as a failing one); or ok. Measured against the
+    store's newest article rather than today, so an archive or the demo reads the same any day."""
+    dates = [d for d in health["newest"] if d is not None and not pd.isna(d)]
+    quiet_before = max(dates) - dt.timedelta(days=QUIET_DAYS) if dates else None
+    return ["⚠️ failing" if failures else
+            "💤 quiet" if quiet_before is not None and (newest is None or pd.isna(newest) or newest < quiet_before)
+            else "✅ ok" for failures, newest in zip(health["consecutive_failures"], health["newest"], strict=True)]
+
+
 def feed_health_summary(health: pd.DataFrame) -> None:
-    failing = int((health["consecutive_failures"] > 0).sum())
-    columns = st.columns(3)
+    status = feed_status(health)
+    failing, quiet = status.count("⚠️ failing"), status.count("💤 quiet")
+    columns = st.columns(4)
     columns[0].metric("Feeds", len(health))
     columns[1].metric("Failing", failing)
-    columns[2].metric("Articles carried", int(health["articles"].sum()))
+    columns[2].metric("Quiet", quiet, help=f"Answering, but the newest article is {QUIET_DAYS} days older than "
+                                           "the newest of any feed.")
+    columns[3].metric("Articles carried", int(health["articles"].sum()))
     if failing:
         st.warning(f"{failing} feed(s) failing: see the rows marked ⚠️ (they retry on their own, backing off).")
+    if quiet:
+        st.info(f"{quiet} feed(s) answer but have carried nothing for {QUIET_DAYS} days or more before the "
+                "newest article of the others (💤). "
+                "While a feed is silent, every topic's share and the index are measured without it.")
 
 
 def feed_health_table(health: pd.DataFrame) -> None:
     """One row per feed, failing ones first and marked; local demo files shown by name only."""
     shown = health.assign(
-        status=["⚠️ failing" if n else "✅ ok" for n in health["consecutive_failures"]],
+        status=feed_status(health),
         last_error=health["last_error"].fillna(""),
         url=[u if "://" in u else os.path.basename(u) for u in health["url"]],
     )
-    st.dataframe(shown[["status", "name", "last_success", "last_error", "http_status", "consecutive_failures",
-                        "next_poll", "articles", "url"]], hide_index=True, height=table_height(len(shown)),
-                 column_config={
+    st.dataframe(shown[["status", "name", "newest", "last_success", "last_error", "http_status",
+                        "consecutive_failures", "next_poll", "articles", "url"]], hide_index=True,
+                 height=table_height(len(shown)), column_config={
         "status": st.column_config.TextColumn("Status", width="small"),
         "name": st.column_config.TextColumn("Feed"),
+        "newest": st.column_config.DateColumn("Newest article", format="YYYY-MM-DD",
+                                              help="The day of the newest article the feed has carried."),
         "last_success": st.column_config.DatetimeColumn("Last success (UTC)", format="YYYY-MM-DD HH:mm"),
         "last_error": st.column_config.TextColumn("Last error"),
         "next_poll": st.column_config.DatetimeColumn("Next poll (UTC)", format="YYYY-MM-DD HH:mm"),
