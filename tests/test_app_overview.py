@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -218,3 +219,24 @@ def test_each_chart_can_be_read_as_words_and_numbers(monkeypatch: pytest.MonkeyP
     assert "Taiwan: " in frequency and "stories in all" in frequency
     assert index.startswith("- Any topic: ") and "spike" in index
     assert all(len(e.dataframe) == 1 for e in words)
+
+
+def test_the_demo_banner_says_the_trackers_own_feeds_failed(monkeypatch: pytest.MonkeyPatch, demo_db: str,
+                                                            tmp_path) -> None:
+    """After `make run` on a machine that cannot reach the feeds, the demo shows, and says why."""
+    from click.testing import CliRunner
+
+    from tracker import cli
+
+    own = tmp_path / "tracker.sqlite"
+    result = CliRunner().invoke(cli.main, ["poll", "--db", str(own), "--feed", "http://127.0.0.1:9/feed.xml"])
+    assert "1 failed" in result.output
+    monkeypatch.delenv("TRACKER_DB", raising=False)
+    monkeypatch.setattr(config, "DEFAULT_DB", own)
+    monkeypatch.setattr(config, "DEFAULT_DEMO_DB", Path(demo_db))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    banner = next(i.value for i in at.info if "Demo data" in i.value)
+    assert "lists 1 feed and none has brought an article yet: 1 failed on their last poll" in banner
+    assert "tracker feeds list" in banner

@@ -22,6 +22,7 @@ from tracker.errors import TrackerError
 from tracker.queries import Filters
 from tracker.schema import SCHEMA_VERSION
 from tracker.store import Store, open_store
+from tracker.text import shorten
 
 FRESHNESS_SECONDS = 30
 
@@ -67,6 +68,28 @@ def choose_database() -> Database:
         return Database(own, False if not count else queries.is_demo(own), count)
     demo = str(config.DEFAULT_DEMO_DB)
     return Database(demo, True, _articles_in(demo))
+
+
+def own_store_note() -> str:
+    """Why the demo is showing, when the tracker's own store has feeds that brought nothing: after
+    `make run` on a machine that cannot reach them, the demo must not hide that they all failed."""
+    own = str(config.DEFAULT_DB)
+    if os.environ.get("TRACKER_DB") or not os.path.exists(own):
+        return ""
+    try:
+        if Store(own).schema_version() != SCHEMA_VERSION:  # none yet, or not ours to read
+            return ""
+        health = queries.feed_health(own)
+    except TrackerError:
+        return ""
+    failing = health[health["consecutive_failures"] > 0]
+    if health.empty or failing.empty:
+        return ""
+    error = str(failing["last_error"].iloc[0] or "")
+    return (f" The tracker's own store lists {len(health)} feed{'s' if len(health) != 1 else ''} and none has "
+            "brought an article yet: "
+            f"{len(failing)} failed on their last poll (for example: “{md_escape(shorten(error, 120))}”). "
+            "`tracker feeds list` shows each feed's error.")
 
 
 # --- cached reads (keyed on the data version, so new articles show up by themselves) -----------
@@ -182,7 +205,8 @@ def _setup() -> Context:
     st.session_state["_tt_context"] = ctx
     if db.demo:
         st.info("**Demo data.** These articles were invented by the Tension Tracker team to show how the "
-                "dashboard works; they are not real news. Run `tracker poll` to collect real feeds.", icon="🧪")
+                "dashboard works; they are not real news. Run `tracker poll` to collect real feeds."
+                + own_store_note(), icon="🧪")
     freshness(db.location, version)
     return ctx
 
