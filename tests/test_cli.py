@@ -157,3 +157,14 @@ def test_export_names_a_mistyped_filter_instead_of_writing_an_empty_file(demo_db
     lower = run("export", "--db", demo_db, "--language", "zh", "-o", str(tmp_path / "y.csv"))
     assert upper.exit_code == 0 and out.read_bytes() == (tmp_path / "y.csv").read_bytes()
     assert "wrote 0 " not in upper.output
+
+
+def test_a_mistyped_store_path_leaves_nothing_behind(tmp_path: Path) -> None:
+    """Read-only commands say there is no store there, and create neither the folder nor a file."""
+    missing = tmp_path / "typo" / "dir" / "demo.sqlite"
+    for command in (["stats"], ["export", "-o", str(tmp_path / "x.csv")], ["feeds", "list"]):
+        result = run(*command, "--db", str(missing))
+        assert result.exit_code == 1 and "no tracker database here yet" in result.output
+    result = run("db", "copy", "--from", str(missing), "--to", str(tmp_path / "copy.sqlite"))
+    assert result.exit_code == 1
+    assert not (tmp_path / "typo").exists() and not (tmp_path / "x.csv").exists()

@@ -71,6 +71,16 @@ def _check_sqlite_path(url: str) -> None:
             raise StoreError(f"cannot create folder {parent}: {exc.strerror}", resource=str(path)) from exc
 
 
+def _missing_sqlite_file(location: str) -> bool:
+    try:
+        url = make_url(database_url(location))
+    except ArgumentError:
+        return False  # _create_engine says what is wrong with it
+    database = url.database
+    return (url.get_backend_name() == "sqlite" and bool(database) and database != ":memory:"
+            and not Path(database).exists())
+
+
 def engine_for(location: str) -> Engine:
     """One shared engine per database location (cached, thread-safe)."""
     with _ENGINES_LOCK:
@@ -465,6 +475,9 @@ class Store:
 def open_store(location: str, *, upgrade: bool = True) -> Store:
     """Open (and by default create or migrate) the store at a path or database URL. Without
     ``upgrade``, the store must exist and be of this program's schema: a reader never migrates."""
+    if not upgrade and _missing_sqlite_file(location):  # a reader must not leave folders or a file behind
+        raise StoreError("no tracker database here yet; run `tracker poll` or `tracker demo` first "
+                         "(or check the path)", resource=location)
     store = Store(location)
     if upgrade:
         store.upgrade()
