@@ -366,8 +366,7 @@ def test_other_schemes_and_unlisted_paths_are_refused(db_path: str, tmp_path: Pa
     # Only the feeds file and the command line give a feed allow_local; OPML and URLs do not.
     opml = tmp_path / "in.opml"
     opml.write_text(f'<opml version="2.0"><body><outline text="x" xmlUrl="{feed_file}"/></body></opml>')
-    with pytest.raises(ConfigError, match="OPML feeds must be http or https URLs"):
-        sources.read_opml(opml)
+    assert sources.read_opml(opml) == ([], [str(feed_file)])
     assert sources.source_for_location(str(feed_file)).allow_local
     listing = tmp_path / "feeds.toml"
     listing.write_text(f'[[feeds]]\nid = "mine"\nurl = "{feed_file}"\n', encoding="utf-8")
@@ -642,6 +641,8 @@ def _write(path: Path, data: bytes) -> str:
                                      ["feeds", "list"]], ids=" ".join)
 def test_unusable_database_is_one_clear_line(tmp_path: Path, kind: str, command: list[str]) -> None:
     make, reason = BAD_DATABASES[kind]
+    if command[0] != "poll" and kind in ("parent is a file", "under /proc"):
+        reason = "no tracker database here yet"  # a reader creates nothing, so it never gets that far
     location = make(tmp_path)
     done = run_tracker(*command, "--db", location)
     assert_one_clear_line(done, reason)

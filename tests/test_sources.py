@@ -73,13 +73,14 @@ def test_opml_round_trip(tmp_path: Path) -> None:
     original = sources.load_sources(config.DEFAULT_FEEDS)
     opml = write(tmp_path, sources.write_opml(original), "feeds.opml")
     target = write(tmp_path, "# imported\n", "mine.toml")
-    added, present = sources.import_opml(opml, target)
-    assert present == 0
+    added, present, skipped = sources.import_opml(opml, target)
+    assert present == 0 and skipped == []
     assert [s.url for s in added] == [s.url for s in original]
     reloaded = sources.load_sources(target)
-    assert [(s.url, s.language) for s in reloaded] == [(s.url, s.language) for s in original]
+    # Ids too: two colleagues sharing a list get the same `source` values in their CSV files.
+    assert [(s.id, s.url, s.language) for s in reloaded] == [(s.id, s.url, s.language) for s in original]
     # Importing again adds nothing.
-    added_again, present_again = sources.import_opml(opml, target)
+    added_again, present_again, _ = sources.import_opml(opml, target)
     assert added_again == [] and present_again == len(original)
 
 
@@ -92,14 +93,25 @@ def test_opml_with_nested_outlines_and_odd_names(tmp_path: Path) -> None:
   </outline>
 </body></opml>""", "nested.opml")
     target = tmp_path / "new.toml"
-    added, _ = sources.import_opml(opml, target)
+    added, _, _ = sources.import_opml(opml, target)
     (feed,) = sources.load_sources(target)
     assert feed.name == 'Quote "Daily" \\ News' and feed.url == "https://q.example/rss"
     assert added[0].id == feed.id
 
 
-def test_opml_refuses_non_http_feeds(tmp_path: Path) -> None:
-    opml = write(tmp_path, '<opml version="2.0"><body><outline text="x" xmlUrl="file:///etc/passwd"/></body></opml>',
-                 "bad.opml")
-    with pytest.raises(ConfigError, match="http or https"):
-        sources.read_opml(opml)
+def test_opml_leaves_out_non_http_feeds_and_keeps_the_rest(tmp_path: Path) -> None:
+    opml = write(tmp_path, '<opml version="2.0"><body><outline text="x" xmlUrl="file:///etc/passwd"/>'
+                 '<outline text="y" xmlUrl="ftp://y.example/feed"/>'
+                 '<outline text="联合早报 中国" xmlUrl="https://z.example/rss"/></body></opml>', "mixed.opml")
+    found, skipped = sources.read_opml(opml)
+    assert skipped == ["file:///etc/passwd", "ftp://y.example/feed"]
+    assert [(f.url, f.language) for f in found] == [("https://z.example/rss", "zh")]  # named in Chinese
+
+
+@pytest.mark.parametrize("text", ['<rss version="2.0"><channel><title>x</title></channel></rss>',
+                                  "<opml version=\"2.0\"><body><outline text=\"folder\"/></body></opml>"])
+def test_a_file_that_is_not_an_opml_feed_list_is_an_error(tmp_path: Path, text: str) -> None:
+    opml = write(tmp_path, text, "wrong.opml")
+    with pytest.raises(ConfigError, match="not an OPML file|no feeds in this OPML file"):
+        sources.import_opml(opml, tmp_path / "mine.toml")
+    assert not (tmp_path / "mine.toml").exists()

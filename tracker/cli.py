@@ -370,9 +370,11 @@ def feeds_import(opml_file: str, feeds_file: str | None) -> None:
     settings = Settings.from_env(feeds_file=feeds_file)
 
     def body() -> None:
-        added, present = sources.import_opml(opml_file, settings.feeds_file)
+        added, present, skipped = sources.import_opml(opml_file, settings.feeds_file)
         for s in added:
             click.echo(f"added   {s.id}: {s.url}")
+        for url in skipped:
+            click.echo(f"skipped {url}: not an http(s) feed", err=True)
         click.echo(f"{len(added)} feeds added, {present} already present, in {settings.feeds_file}")
 
     _run(body)

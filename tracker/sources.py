@@ -158,27 +158,41 @@ def slug_for(text: str, *, taken: set[str] | frozenset[str] = frozenset()) -> st
 
 # --- OPML -------------------------------------------------------------------------------------
 
-def read_opml(path: str | Path, *, taken: set[str] | None = None) -> list[FeedSource]:
-    """Feeds from an OPML file (every outline with an xmlUrl, at any depth)."""
+# Our own attribute on an OPML outline: the feed's id, so a list passed between colleagues keeps the
+# `source` values of their CSV files (OPML has no id of its own; other readers ignore the attribute).
+OPML_ID = "trackerId"
+_HAN = re.compile(r"[\u3400-\u9fff]")
+
+
+def read_opml(path: str | Path, *, taken: set[str] | None = None) -> tuple[list[FeedSource], list[str]]:
+    """Feeds from an OPML file (every outline with an xmlUrl, at any depth), and the URLs of the
+    outlines left out because they are not http(s) feeds."""
     taken = set(taken or ())
     try:
         root = ET.parse(path).getroot()
     except (OSError, ET.ParseError) as exc:
         raise ConfigError(f"not a readable OPML file: {exc}", resource=str(path)) from exc
+    if root.tag != "opml":
+        raise ConfigError(f"not an OPML file: its root element is <{root.tag}>, not <opml>", resource=str(path))
     found: list[FeedSource] = []
+    skipped: list[str] = []
     for outline in root.iter("outline"):
         url = (outline.get("xmlUrl") or "").strip()
         if not url:
             continue
         if not is_remote(url):
-            raise ConfigError(f"feed {url!r}: OPML feeds must be http or https URLs", resource=str(path))
+            skipped.append(url)
+            continue
         name = (outline.get("title") or outline.get("text") or url).strip()
-        language = (outline.get("language") or "en").split("-")[0].lower()
-        feed_id = slug_for(name if name != url else url, taken=taken)
+        # Without a language attribute, a name in Chinese characters says more than a default.
+        language = (outline.get("language") or ("zh" if _HAN.search(name) else "en")).split("-")[0].lower()
+        own_id = (outline.get(OPML_ID) or "").strip()
+        feed_id = own_id if _ID_RE.match(own_id) and own_id not in taken else \
+            slug_for(name if name != url else url, taken=taken)
         taken.add(feed_id)
         found.append(FeedSource(id=feed_id, url=url, name=name,
                                 language=language if _LANG_RE.match(language) else "en"))
-    return found
+    return found, skipped
 
 
 def write_opml(sources: tuple[FeedSource, ...] | list[FeedSource], title: str = "Tension Tracker feeds") -> str:
@@ -191,7 +205,7 @@ def write_opml(sources: tuple[FeedSource, ...] | list[FeedSource], title: str = 
         if not is_remote(source.url):
             continue
         ET.SubElement(body, "outline", type="rss", text=source.label, title=source.label,
-                      xmlUrl=source.url, language=source.language)
+                      xmlUrl=source.url, language=source.language, **{OPML_ID: source.id})
     ET.indent(opml)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(opml, encoding="unicode") + "\n"
 
@@ -207,12 +221,15 @@ def toml_block(source: FeedSource) -> str:
     return "\n".join(lines) + "\n"
 
 
-def import_opml(opml_path: str | Path, feeds_path: str | Path) -> tuple[list[FeedSource], int]:
-    """Append the OPML's feeds that are not in the feeds file yet. Returns (added, already present)."""
+def import_opml(opml_path: str | Path, feeds_path: str | Path) -> tuple[list[FeedSource], int, list[str]]:
+    """Append the OPML's feeds that are not in the feeds file yet. Returns (added, already present,
+    URLs left out as not http(s))."""
     feeds_path = Path(feeds_path)
     existing = load_sources(feeds_path) if feeds_path.exists() else ()
     known_urls = {s.url for s in existing}
-    candidates = read_opml(opml_path, taken={s.id for s in existing})
+    candidates, skipped = read_opml(opml_path, taken={s.id for s in existing})
+    if not candidates and not skipped:
+        raise ConfigError("no feeds in this OPML file (no outline has an xmlUrl)", resource=str(opml_path))
     added = [s for s in candidates if s.url not in known_urls]
     if added:
         with feeds_path.open("a", encoding="utf-8") as out:
@@ -220,4 +237,4 @@ def import_opml(opml_path: str | Path, feeds_path: str | Path) -> tuple[list[Fee
             for source in added:
                 out.write("\n" + toml_block(source))
         load_sources(feeds_path)  # fail loudly now if what we wrote is not readable
-    return added, len(candidates) - len(added)
+    return added, len(candidates) - len(added), skipped
