@@ -45,8 +45,9 @@ def test_a_feed_that_answers_but_carries_nothing_new_is_quiet() -> None:
 
     from tracker import ui
 
-    health = pd.DataFrame({"consecutive_failures": [0, 0, 2, 0, 0],
+    health = pd.DataFrame({"consecutive_failures": [0, 0, 2, 0, 0, 0],
+                           "last_error": [None, None, "HTTP 404", None, None, "partly read: not well-formed"],
                            "newest": [dt.date(2024, 5, 30), dt.date(2024, 5, 17), dt.date(2022, 1, 1),
-                                      dt.date(2024, 5, 15), None]})
-    assert ui.feed_status(health) == ["✅ ok", "✅ ok", "⚠️ failing", "💤 quiet", "💤 quiet"]
+                                      dt.date(2024, 5, 15), None, dt.date(2024, 5, 30)]})
+    assert ui.feed_status(health) == ["✅ ok", "✅ ok", "⚠️ failing", "💤 quiet", "💤 quiet", "⚠️ partly read"]
     assert ui.feed_status(health.iloc[[4]]) == ["✅ ok"]  # nothing collected anywhere yet: no measure

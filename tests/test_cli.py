@@ -13,7 +13,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from tracker import cli
+from tracker import cli, queries
 from tracker.store import open_store
 
 from .conftest import POLL_DATA
@@ -168,3 +168,20 @@ def test_a_mistyped_store_path_leaves_nothing_behind(tmp_path: Path) -> None:
     result = run("db", "copy", "--from", str(missing), "--to", str(tmp_path / "copy.sqlite"))
     assert result.exit_code == 1
     assert not (tmp_path / "typo").exists() and not (tmp_path / "x.csv").exists()
+
+
+def test_a_feed_cut_short_is_stored_as_far_as_it_goes_and_said_to_be_partly_read(db_path: str,
+                                                                                 tmp_path: Path) -> None:
+    whole = (POLL_DATA / "basic.rss").read_text(encoding="utf-8")
+    cut = tmp_path / "cut.rss"
+    cut.write_text(whole[:whole.index("<item>", whole.index("<item>") + 1) + 40], encoding="utf-8")
+    result = run("poll", "--db", db_path, "--feed", str(cut))
+    assert "updated" in result.output and "1 new" in result.output
+    assert "partly read: not well-formed XML" in result.output and "may be missing" in result.output
+    health = queries.feed_health(db_path)
+    assert health["consecutive_failures"].tolist() == [0]
+    assert health["last_error"].iloc[0].startswith("partly read")
+    run("poll", "--db", db_path, "--feed", str(cut), "--force")
+    cut.write_text(whole, encoding="utf-8")  # mended: the warning goes
+    run("poll", "--db", db_path, "--feed", str(cut), "--force")
+    assert queries.feed_health(db_path)["last_error"].isna().all()

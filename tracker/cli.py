@@ -62,6 +62,7 @@ def _report_line(r: FeedReport) -> str:
         return f"error         {r.source_id}: {r.error}{status}"
     if r.outcome == "updated":
         extra = f", {r.skipped} bad entries skipped" if r.skipped else ""
+        extra += f"; {r.warning}" if r.warning else ""
         return f"updated       {r.source_id}: {r.new} new, {r.seen} seen{extra}"
     if r.outcome == "not_modified":
         return f"not modified  {r.source_id}"

@@ -98,6 +98,7 @@ class ParsedFeed:
     items: tuple[ParsedItem, ...]
     skipped: int = 0
     warnings: tuple[str, ...] = ()
+    malformed: str | None = None  # the document was not well-formed: what could be read is here
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,7 @@ class FeedReport:
     http_status: int | None = None
     error: str | None = None
     elapsed: float = 0.0
+    warning: str | None = None  # updated, but from a document that was not well-formed
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ import io
 import json
 import re
 import time
+import xml.sax
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -70,6 +71,7 @@ class _Document:
     feed: Mapping[str, Any]
     entries: list[Mapping[str, Any]]
     warnings: list[str]
+    malformed: str | None = None  # why the document is not well-formed, when it was read anyway
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,7 @@ def parse_feed(
         items=tuple(items),
         skipped=len(skips),
         warnings=tuple(doc.warnings + skip_notes),
+        malformed=doc.malformed,
     )
 
 
@@ -169,10 +172,17 @@ def _read_xml_feed(content: bytes, hdrs: dict[str, str], base: str | None, resou
         raise ParseError(problem, resource=resource)
     if not result.get("version"):
         warnings.append("unknown feed format: entries found without a feed element")
+    malformed = None
     if result.get("bozo"):
         bozo = result.get("bozo_exception")
         warnings.append(f"{type(bozo).__name__}: {bozo}")
-    return _Document(result["feed"], result["entries"], warnings)
+        # A document cut short or broken (feedparser's loose parser reads what it can): its entries
+        # are stored, but the feed's health says that some may be missing. Other bozo reasons (a
+        # charset declared wrong) lose nothing.
+        if isinstance(bozo, xml.sax.SAXParseException):
+            malformed = (f"partly read: not well-formed XML ({bozo.getMessage()}, line {bozo.getLineNumber()}); "
+                         "entries after that point may be missing")
+    return _Document(result["feed"], result["entries"], warnings, malformed)
 
 
 def _not_a_feed(result: Mapping[str, Any], content: bytes) -> str | None:

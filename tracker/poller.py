@@ -218,7 +218,8 @@ def _store_updates(store: Store, ready: list[tuple[FeedSource, fetch.FetchResult
                                   next_poll_after_success(now, settings.poll_interval)))  # jittered per feed
     for update, (new, seen), (_, result, _) in zip(updates, store.record_updates(updates), ready, strict=True):
         finish(FeedReport(update.source.id, update.source.url, "updated", new=new, seen=seen,
-                          skipped=update.parsed.skipped, http_status=result.status, elapsed=result.elapsed))
+                          skipped=update.parsed.skipped, http_status=result.status, elapsed=result.elapsed,
+                          warning=update.parsed.malformed))
     return [update.source.id for update in updates]
 
 

@@ -336,7 +336,7 @@ class Store:
                 conn.execute(w.sql.feed_ok, {
                     "feed": u.source.id, "title": u.parsed.title or None, "now": u.now, "status": u.status,
                     "next_poll": u.next_poll, "etag": u.validators.etag,
-                    "last_modified": u.validators.last_modified})
+                    "last_modified": u.validators.last_modified, "warning": u.parsed.malformed})
                 counts.append((new, len(u.tagged) - new))
             if updates:
                 _bump(conn)

@@ -52,7 +52,7 @@ class _Statements:
         self.sightings_returning = self.sightings.returning(sightings.c.article_num)
         self.feed_ok = update(feeds).where(feeds.c.id == bindparam("feed")).values(
             title=bindparam("title"), last_attempt=bindparam("now"), last_success=bindparam("now"),
-            last_error=None, http_status=bindparam("status"), consecutive_failures=0,
+            last_error=bindparam("warning"), http_status=bindparam("status"), consecutive_failures=0,
             next_poll=bindparam("next_poll"), etag=bindparam("etag"), last_modified=bindparam("last_modified"),
             lease_owner=None, lease_until=None)
 

@@ -774,14 +774,17 @@ QUIET_DAYS = 14  # a feed that answers but has carried no article this long is a
 
 
 def feed_status(health: pd.DataFrame) -> list[str]:
-    """Failing; quiet (answering, but its newest article is QUIET_DAYS older than the newest of any
-    feed: a silent feed moves every share as much as a failing one); or ok. Measured against the
-    store's newest article rather than today, so an archive or the demo reads the same any day."""
+    """Failing; partly read (its last document was broken, read as far as it went); quiet (answering,
+    but its newest article is QUIET_DAYS older than the newest of any feed: a silent feed moves every
+    share as much as a failing one); or ok. Quiet is measured against the store's newest article
+    rather than today, so an archive or the demo reads the same any day."""
     dates = [d for d in health["newest"] if d is not None and not pd.isna(d)]
     quiet_before = max(dates) - dt.timedelta(days=QUIET_DAYS) if dates else None
     return ["⚠️ failing" if failures else
+            "⚠️ partly read" if isinstance(problem, str) and problem else
             "💤 quiet" if quiet_before is not None and (newest is None or pd.isna(newest) or newest < quiet_before)
-            else "✅ ok" for failures, newest in zip(health["consecutive_failures"], health["newest"], strict=True)]
+            else "✅ ok" for failures, problem, newest in zip(health["consecutive_failures"], health["last_error"],
+                                                            health["newest"], strict=True)]
 
 
 def feed_health_summary(health: pd.DataFrame) -> None:
