@@ -185,3 +185,8 @@ def test_a_feed_cut_short_is_stored_as_far_as_it_goes_and_said_to_be_partly_read
     cut.write_text(whole, encoding="utf-8")  # mended: the warning goes
     run("poll", "--db", db_path, "--feed", str(cut), "--force")
     assert queries.feed_health(db_path)["last_error"].isna().all()
+
+
+def test_export_takes_stories_or_the_index_not_both(demo_db: str) -> None:
+    result = CliRunner().invoke(cli.main, ["export", "--db", demo_db, "--stories", "--index"])
+    assert result.exit_code == 2 and "choose one" in result.output

@@ -203,3 +203,15 @@ def test_held_back_f1_does_not_regress(held_back: dict[str, Scores], topic: str)
 )
 def test_held_back_f1_reaches_the_bar(held_back: dict[str, Scores], topic: str):
     assert held_back[topic].f1 >= BAR, _describe(topic, held_back[topic])
+
+
+def test_a_topic_with_nothing_to_score_has_no_figures_rather_than_perfect_ones() -> None:
+    from tracker.evaluate import Scores, format_table, macro_f1
+
+    scores = {"taiwan": Scores(tp=3, fp=1, fn=1), "sanctions": Scores(), "talks": Scores(fp=2)}
+    lines = format_table("t", scores, core=("taiwan",))
+    sanctions = next(line for line in lines if line.strip().startswith("sanctions")).split()
+    assert sanctions[1:4] == ["-", "-", "-"]
+    talks = next(line for line in lines if line.strip().startswith("talks")).split()
+    assert talks[1:4] == ["0.000", "-", "0.000"]  # tagged twice, wrongly; nothing to find
+    assert macro_f1(scores) == pytest.approx((0.75 + 0.0) / 2)  # sanctions is not a perfect 1.0

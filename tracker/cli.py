@@ -194,12 +194,12 @@ def _date(_ctx: object, _param: object, value: str | None) -> dt.date | None:
                    "word (words of 3 letters or fewer whole; war* for any word starting so; US in capitals "
                    "finds US and U.S. only).")
 @click.option("-o", "--output", default="-", metavar="FILE|-", help="Where to write the CSV (- is stdout).")
-@click.option("--stories", "what", flag_value="stories", help="One row per story instead of per article.")
-@click.option("--index", "what", flag_value="index", help="The daily tension index per topic instead.")
+@click.option("--stories", is_flag=True, help="One row per story instead of per article.")
+@click.option("--index", "daily_index", is_flag=True, help="The daily tension index per topic instead.")
 @db_option
 def export_cmd(topic_ids: tuple[str, ...], since: dt.date | None, until: dt.date | None,
-               source_ids: tuple[str, ...], language: str | None, query: str, output: str, what: str | None,
-               db: str | None) -> None:
+               source_ids: tuple[str, ...], language: str | None, query: str, output: str, stories: bool,
+               daily_index: bool, db: str | None) -> None:
     """Write the matching articles (or stories, or the daily index) as CSV (UTF-8), newest first.
 
     Articles: id, published, source, title, link, topics (ids joined by ';'), summary,
@@ -216,6 +216,9 @@ def export_cmd(topic_ids: tuple[str, ...], since: dt.date | None, until: dt.date
     settings = Settings.from_env(db=db)
     if since and until and since > until:
         raise click.BadParameter("--since is after --until")
+    if stories and daily_index:
+        raise click.UsageError("--stories and --index are two different files: choose one")
+    what = "stories" if stories else "index" if daily_index else None
 
     def body() -> None:
         store = open_store(settings.db, upgrade=False)

@@ -234,7 +234,10 @@ def micro(scores: dict[str, Scores], topics: Iterable[str] | None = None) -> Sco
 
 
 def macro_f1(scores: dict[str, Scores], topics: Iterable[str] | None = None) -> float:
+    """The mean F1 over the topics with something to score (labelled or tagged in these items): a
+    topic with neither has no F1, not a perfect one."""
     chosen = [scores[t] for t in (topics if topics is not None else scores)]
+    chosen = [s for s in chosen if s.tp + s.fp + s.fn]
     return sum(s.f1 for s in chosen) / len(chosen) if chosen else 0.0
 
 
@@ -254,10 +257,13 @@ def throughput(taxonomy: Taxonomy, items: Sequence[LabelledItem], *, articles: i
 
 def format_table(title: str, scores: dict[str, Scores], core: Sequence[str]) -> list[str]:
     lines = [title, f"  {'topic':<18} {'P':>6} {'R':>6} {'F1':>6} {'support':>8} {'tp':>5} {'fp':>5} {'fn':>5}"]
+    def shown(value: float, defined: bool) -> str:
+        return f"{value:>6.3f}" if defined else f"{'-':>6}"
+
     for t, s in scores.items():
-        lines.append(
-            f"  {t:<18} {s.precision:>6.3f} {s.recall:>6.3f} {s.f1:>6.3f} {s.support:>8} {s.tp:>5} {s.fp:>5} {s.fn:>5}"
-        )
+        # Nothing tagged: no precision; nothing labelled: no recall; neither: no F1 (not 1.000).
+        lines.append(f"  {t:<18} {shown(s.precision, bool(s.tp + s.fp))} {shown(s.recall, bool(s.support))} "
+                     f"{shown(s.f1, bool(s.tp + s.fp + s.fn))} {s.support:>8} {s.tp:>5} {s.fp:>5} {s.fn:>5}")
     for name, chosen in (("micro (core)", core), ("micro (all)", list(scores))):
         m = micro(scores, chosen)
         lines.append(f"  {name:<18} {m.precision:>6.3f} {m.recall:>6.3f} {m.f1:>6.3f} {m.support:>8}")
