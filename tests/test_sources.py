@@ -115,3 +115,12 @@ def test_a_file_that_is_not_an_opml_feed_list_is_an_error(tmp_path: Path, text: 
     with pytest.raises(ConfigError, match="not an OPML file|no feeds in this OPML file"):
         sources.import_opml(opml, tmp_path / "mine.toml")
     assert not (tmp_path / "mine.toml").exists()
+
+
+def test_a_web_address_without_https_is_an_error_not_a_missing_file(tmp_path: Path) -> None:
+    path = write(tmp_path, '[[feeds]]\nid = "x"\nurl = "www.example.com/feed"\n')
+    with pytest.raises(ConfigError, match="did you mean https://www.example.com/feed"):
+        sources.load_sources(path)
+    (tmp_path / "saved.xml").write_text("<rss/>")  # a file name with a dot is still a file
+    (feed,) = sources.load_sources(write(tmp_path, '[[feeds]]\nid = "x"\nurl = "saved.xml"\n'))
+    assert feed.url == str(tmp_path / "saved.xml")

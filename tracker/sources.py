@@ -14,6 +14,8 @@ from tracker.models import FeedSource
 
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _LANG_RE = re.compile(r"^[a-z]{2,3}$")
+# "www.example.com/feed" or "example.org/rss": a web address typed without https://, not a file.
+_LOOKS_LIKE_HOST = re.compile(r"^(www\.)?[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}(:\d+)?(/|$)", re.IGNORECASE)
 _KEYS = {"id", "name", "url", "language", "tags"}
 
 
@@ -126,7 +128,11 @@ def _validate_entry(entry: object, where: str, *, base: Path) -> FeedSource:
             raise ConfigError(f"url {url!r} has no host", resource=where)
     elif scheme in ("", "file") or len(scheme) == 1:  # a one-letter scheme is a Windows drive
         local = Path(url[7:] if scheme == "file" else url)
-        url = str(local if local.is_absolute() else (base / local).resolve())
+        resolved = local if local.is_absolute() else (base / local).resolve()
+        if not scheme and _LOOKS_LIKE_HOST.match(url) and not resolved.exists():
+            raise ConfigError(f"url {url!r} has no scheme (did you mean https://{url}?); a local file of that "
+                              "name does not exist either", resource=where)
+        url = str(resolved)
     else:
         raise ConfigError(f"url {url!r}: only http, https and local paths are accepted", resource=where)
     return FeedSource(id=feed_id, url=url, name=name.strip() or feed_id, language=language,
