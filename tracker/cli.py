@@ -439,7 +439,7 @@ def demo(db: str) -> None:
 @click.option("--force", is_flag=True, help="Re-tag every article, not only those tagged by older rules.")
 @db_option
 def retag(force: bool, db: str | None) -> None:
-    """Re-tag stored articles after the topic rules (data/topics.toml) changed.
+    """Re-tag stored articles after the topic rules changed (data/topics.toml, or the file TRACKER_TOPICS names).
 
     \b
     Example:
