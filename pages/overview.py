@@ -28,7 +28,7 @@ window = (ctx.filters.since, ctx.filters.until)
 counts = ui.frequency_counts(ctx.filters, bucket, unit)
 st.plotly_chart(charts.topic_frequency_figure(counts, mode=mode, bucket=bucket, unit=unit, labels=ctx.labels,
                                               colors=ctx.colors, rules_changed=ctx.rules_changed, window=window),
-                key="ov_frequency")
+                key="ov_frequency", config=ui.OVERVIEW_CHART_CONFIG)
 st.caption(ui.FREQUENCY_NOTE)
 ui.chart_in_words(*charts.frequency_in_words(counts, mode=mode, bucket=bucket, unit=unit, labels=ctx.labels))
 
@@ -36,7 +36,7 @@ st.subheader("Tension index")
 readings, thin = index.split_thin(ui.read_stories("tension_index_by", ctx.filters, bucket))
 spikes = ui.read_stories("spikes", ctx.filters)
 st.plotly_chart(charts.index_figure(readings, spikes, labels=ctx.labels, colors=ctx.colors, bucket=bucket,
-                                    window=window), key="ov_index")
+                                    window=window), key="ov_index", config=ui.OVERVIEW_CHART_CONFIG)
 ui.thin_index_note(thin, ctx.labels)
 ui.chart_in_words(*charts.index_in_words(readings, spikes, bucket=bucket, labels=ctx.labels))
 daily_index = ui.read_stories("tension_index", ctx.filters)

@@ -26,12 +26,14 @@ if total > ui.TIMELINE_LIMIT:
                "Narrow the dates or topics to see single stories you can select.")
     counts = ui.read_stories("story_counts_by_day", ctx.filters)
     st.plotly_chart(charts.timeline_binned_figure(counts, bucket="week", labels=ctx.labels, colors=ctx.colors,
-                                                  milestones=milestones, window=window), key="tl_binned")
+                                                  milestones=milestones, window=window), key="tl_binned",
+                    config=ui.TIMELINE_CHART_CONFIG)
     st.stop()
 
 event = st.plotly_chart(charts.timeline_figure(points, labels=ctx.labels, colors=ctx.colors, milestones=milestones,
                                                window=window),
-                        key="tl_chart", on_select="rerun", selection_mode=("points", "box", "lasso"))
+                        key="tl_chart", on_select="rerun", selection_mode=("points", "box", "lasso"),
+                        config=ui.TIMELINE_CHART_CONFIG)
 if points.empty:
     st.stop()  # the chart says what to do; there is nothing to select
 st.caption("One marker per story; larger markers were carried by more outlets. Hover for the headline.")

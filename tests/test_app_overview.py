@@ -240,3 +240,13 @@ def test_the_demo_banner_says_the_trackers_own_feeds_failed(monkeypatch: pytest.
     banner = next(i.value for i in at.info if "Demo data" in i.value)
     assert "lists 1 feed and none has brought an article yet: 1 failed on their last poll" in banner
     assert "tracker feeds list" in banner
+
+
+def test_the_chart_toolbars_are_short(monkeypatch: pytest.MonkeyPatch, demo_db: str) -> None:
+    """On a phone plotly's eight buttons covered the chart titles, and each was a Tab stop."""
+    import json
+
+    at = run_app(monkeypatch, demo_db)
+    for chart in at.get("plotly_chart"):
+        removed = json.loads(chart.proto.config)["modeBarButtonsToRemove"]
+        assert {"zoomIn2d", "zoomOut2d", "lasso2d", "select2d"} <= set(removed)

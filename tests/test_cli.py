@@ -154,7 +154,7 @@ def test_export_names_a_mistyped_filter_instead_of_writing_an_empty_file(demo_db
         assert result.exit_code == 2 and repr(value) in result.output and known in result.output
         assert not out.exists()
     upper = run("export", "--db", demo_db, "--language", "ZH", "-o", str(out))  # codes are case-blind
-    lower = run("export", "--db", demo_db, "--language", "zh", "-o", str(tmp_path / "y.csv"))
+    run("export", "--db", demo_db, "--language", "zh", "-o", str(tmp_path / "y.csv"))
     assert upper.exit_code == 0 and out.read_bytes() == (tmp_path / "y.csv").read_bytes()
     assert "wrote 0 " not in upper.output
 

@@ -37,7 +37,6 @@ from sqlalchemy import event
 from tests.rawserver import Handler, RawServer
 from tracker import cli, fetch, poller, queries, sources, topics
 from tracker.config import PROJECT_ROOT, Settings
-from tracker.errors import ConfigError
 from tracker.models import FeedSource, Validators
 from tracker.store import Store, open_store
 

@@ -218,6 +218,11 @@ def test_a_spike_is_marked_on_the_reading_of_its_bucket() -> None:
     assert reading.month == spike_day.month and reading >= spike_day.date()
     assert reading in {d.date() for d in monthly["day"]}
     assert marker.customdata[0] == f"spike on {spike_day:%Y-%m-%d}: 12 stories that day"
+    # The reading under the ▲ says it too: a tap at the marker's centre finds the line's point first.
+    line = next(trace for trace in figure.data if trace.name == "Taiwan")
+    said = dict(zip((pd.Timestamp(x).date() for x in line.x), line.customdata, strict=True))
+    assert said[reading] == "<br>▲ " + marker.customdata[0]
+    assert sum(1 for text in said.values() if text) == 1
 
 
 def test_topics_with_too_few_stories_in_the_window_are_not_indexed() -> None:

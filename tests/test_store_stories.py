@@ -160,4 +160,5 @@ def test_a_spike_must_stand_among_outlets_collected_through_its_baseline(db_url:
     _publish(store, steady, start + dt.timedelta(days=38), 6, 92_000, "taiwan")
     store_stories.cluster_pending(store)
     found = story_queries.spikes(db, Filters())
-    assert [(d.date(), t) for d, t in zip(found["day"], found["topic"], strict=True)] == [(dt.date(2024, 4, 8), "taiwan")]
+    spiked = [(d.date(), t) for d, t in zip(found["day"], found["topic"], strict=True)]
+    assert spiked == [(dt.date(2024, 4, 8), "taiwan")]

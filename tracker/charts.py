@@ -322,20 +322,18 @@ def index_figure(index: pd.DataFrame, spikes: pd.DataFrame, *, labels: Mapping[s
         # Days without a reading stay in as gaps: a line drawn across months with nothing collected
         # would show a trend nobody measured. Markers too: a reading between two gaps has no line.
         rows = index[index["topic"] == topic].sort_values("day")
+        on = _spikes_on_readings(spiked[topic], shown[shown["topic"] == topic]) if topic in spiked else None
+        # The spike's words ride on its reading too: where the ▲ sits on the line, a tap at its centre
+        # (a phone's) finds the line's point first.
+        said = dict(zip(on["reading"], on["said"], strict=True)) if on is not None else {}
+        spike_words = {"customdata": [("<br>▲ " + said[d]) if d in said else "" for d in rows["day"]]} if said else {}
         traces.append(go.Scatter(x=rows["day"], y=rows["index"].round(1), mode="lines+markers", name=name,
-                                 line={"color": color, "width": 2}, marker={"size": 4}, **_on_row(row),
-                                 hovertemplate=f"<b>{name}</b><br>%{{x|%Y-%m-%d}}<br>index %{{y}}<extra></extra>"))
-        if topic in spiked:
-            # Each spike on the reading that covers its day: with week or month buckets, the next one.
-            readings = shown[shown["topic"] == topic].sort_values("day")[["day", "index"]]
-            days = spiked[topic][["day", "stories"]].sort_values("day").rename(columns={"day": "spike"})
-            on = pd.merge_asof(days, readings.rename(columns={"day": "reading"}), left_on="spike",
-                               right_on="reading", direction="forward").dropna(subset=["reading"])
-            # The spike is a day's burst; the reading it sits on may smooth it over a week or month.
-            said = [f"spike on {d:%Y-%m-%d}: {n} stories that day" for d, n in zip(on["spike"], on["stories"],
-                                                                                  strict=True)]
+                                 line={"color": color, "width": 2}, marker={"size": 4}, **_on_row(row), **spike_words,
+                                 hovertemplate=f"<b>{name}</b><br>%{{x|%Y-%m-%d}}<br>index %{{y}}"
+                                               f"{'%{customdata}' if said else ''}<extra></extra>"))
+        if on is not None:
             traces.append(go.Scatter(x=on["reading"], y=on["index"].round(1), mode="markers", name=f"{name} spike",
-                                     customdata=said, **_on_row(row),
+                                     customdata=on["said"], **_on_row(row),
                                      marker={"symbol": "triangle-up", "size": 11, "color": color,
                                              "line": {"width": 1, "color": "black"}},
                                      hovertemplate=f"<b>{name}</b><br>%{{customdata}}<extra></extra>"))
@@ -348,6 +346,17 @@ def index_figure(index: pd.DataFrame, spikes: pd.DataFrame, *, labels: Mapping[s
                         for n in ["", *map(str, range(2, len(order) + 1))]]
     fig = go.Figure(data=traces, layout=layout)
     return fig
+
+
+def _spikes_on_readings(spikes: pd.DataFrame, readings: pd.DataFrame) -> pd.DataFrame:
+    """Each spike on the reading that covers its day (with week or month buckets, the next one), with
+    its words: the spike is a day's burst, which the reading may smooth over a week or a month."""
+    days = spikes[["day", "stories"]].sort_values("day").rename(columns={"day": "spike"})
+    on = pd.merge_asof(days, readings.sort_values("day")[["day", "index"]].rename(columns={"day": "reading"}),
+                       left_on="spike", right_on="reading", direction="forward").dropna(subset=["reading"])
+    on["said"] = [f"spike on {d:%Y-%m-%d}: {n} stories that day" for d, n in zip(on["spike"], on["stories"],
+                                                                                strict=True)]
+    return on
 
 
 def _rows_layout(names: list[str], *, y_title: str, x_title: str, top: float, suffix: str = "") -> dict[str, Any]:

@@ -210,8 +210,8 @@ def write_opml(sources: tuple[FeedSource, ...] | list[FeedSource], title: str = 
     for source in sources:
         if not is_remote(source.url):
             continue
-        ET.SubElement(body, "outline", type="rss", text=source.label, title=source.label,
-                      xmlUrl=source.url, language=source.language, **{OPML_ID: source.id})
+        ET.SubElement(body, "outline", {"type": "rss", "text": source.label, "title": source.label,
+                                        "xmlUrl": source.url, "language": source.language, OPML_ID: source.id})
     ET.indent(opml)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(opml, encoding="unicode") + "\n"
 

@@ -77,7 +77,7 @@ def _missing_sqlite_file(location: str) -> bool:
     except ArgumentError:
         return False  # _create_engine says what is wrong with it
     database = url.database
-    return (url.get_backend_name() == "sqlite" and bool(database) and database != ":memory:"
+    return (url.get_backend_name() == "sqlite" and database is not None and database not in ("", ":memory:")
             and not Path(database).exists())
 
 

@@ -617,6 +617,14 @@ def thin_index_note(thin: dict[str, int], labels: dict[str, str]) -> None:
                "Widen the dates or the search to index them.")
 
 
+# Plotly's toolbar, shortened: on a phone its eight buttons cover the chart's title, and each is a
+# stop for the Tab key. The Overview keeps zoom, reset and the picture download; the Timeline also
+# its box and lasso selection.
+OVERVIEW_CHART_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": [
+    "zoomIn2d", "zoomOut2d", "autoScale2d", "pan2d", "select2d", "lasso2d"]}
+TIMELINE_CHART_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["zoomIn2d", "zoomOut2d", "autoScale2d"]}
+
+
 def chart_in_words(lines: list[str], table: pd.DataFrame) -> None:
     """The chart above as a sentence per row and its numbers as a table, for readers who cannot see
     it (a screen reader gets nothing from a plotly figure but its tick labels)."""
