@@ -5,7 +5,7 @@ import streamlit as st
 from tracker import export, ui
 
 ctx = ui.setup()
-st.title("Articles")
+st.title("Articles", anchor=False)
 ui.view_line(ctx)
 
 if ctx.db.articles == 0:

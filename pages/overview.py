@@ -5,7 +5,7 @@ import streamlit as st
 from tracker import charts, export, index, ui
 
 ctx = ui.setup()
-st.title("Overview")
+st.title("Overview", anchor=False)
 ui.view_line(ctx)
 
 if ctx.db.articles == 0:
@@ -15,7 +15,7 @@ if ctx.db.articles == 0:
 summary = ui.read("window_summary", ctx.filters)
 ui.headline_metrics(summary, ui.previous_summary(ctx.filters), ctx.labels, ctx.filters.topics)
 
-st.subheader("Topic frequency")
+st.header("Topic frequency", anchor=False)
 bucket_col, mode_col, unit_col = st.columns(3)
 # The bucket is keyed by the dates, so a new window gets the bucket that suits it (months for years,
 # days for weeks).
@@ -32,7 +32,7 @@ st.plotly_chart(charts.topic_frequency_figure(counts, mode=mode, bucket=bucket, 
 st.caption(ui.FREQUENCY_NOTE)
 ui.chart_in_words(*charts.frequency_in_words(counts, mode=mode, bucket=bucket, unit=unit, labels=ctx.labels))
 
-st.subheader("Tension index")
+st.header("Tension index", anchor=False)
 readings, thin = index.split_thin(ui.read_stories("tension_index_by", ctx.filters, bucket))
 spikes = ui.read_stories("spikes", ctx.filters)
 st.plotly_chart(charts.index_figure(readings, spikes, labels=ctx.labels, colors=ctx.colors, bucket=bucket,
@@ -47,5 +47,5 @@ if daily_index["index"].notna().any():  # a search without matches has no index 
 ui.index_method(bucket)
 ui.spike_list(spikes, ctx.labels, ctx.filters)
 
-st.subheader("Newest tagged headlines")
+st.header("Newest tagged headlines", anchor=False)
 ui.headline_list(ui.read("latest_tagged", ctx.filters, limit=15), ctx.labels)

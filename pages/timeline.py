@@ -5,7 +5,7 @@ import streamlit as st
 from tracker import charts, ui
 
 ctx = ui.setup()
-st.title("Timeline")
+st.title("Timeline", anchor=False)
 ui.view_line(ctx)
 
 if ctx.db.articles == 0:
@@ -39,7 +39,7 @@ if points.empty:
 st.caption("One marker per story; larger markers were carried by more outlets. Hover for the headline.")
 listed = ui.story_list(points, ctx.labels)
 
-st.subheader("Selected stories")
+st.header("Selected stories", anchor=False)
 selected = tuple(dict.fromkeys(ui.selected_ids(event) + listed))  # from the chart and the list, once each
 if selected:
     ui.article_table(ui.read("articles_frame", story_ids=selected), ctx.labels)

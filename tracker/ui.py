@@ -675,13 +675,15 @@ def table_height(rows: int) -> int:
 
 def article_table(frame: pd.DataFrame, labels: dict[str, str]) -> None:
     """Articles as a sortable table; feed text stays text and only http(s) links are clickable."""
+    # The headline first, then why it is here: on a phone only the first two columns fit, and the
+    # matched terms were a long scroll to the right.
     shown = pd.DataFrame({
-        "published": frame["published"],
-        "outlet": frame["source_name"].fillna(frame["source"]),
         "title": frame["title"],
-        "link": [md_link(u) for u in frame["link"]],
+        "published": frame["published"],
         "topics": [topic_names(t, labels) for t in frame["topics"]],
         "matched terms": [terms_named(t or "", labels) for t in frame["terms"]],
+        "outlet": frame["source_name"].fillna(frame["source"]),
+        "link": [md_link(u) for u in frame["link"]],
         "language": frame["language"],
         "story": frame["story_id"],
         "undated": frame["published_is_fallback"].astype(bool),
