@@ -14,13 +14,14 @@ if ctx.db.articles == 0:
 
 toggle_col, download_col = st.columns(2)
 show_milestones = toggle_col.toggle("Show key milestones", value=True, key="tl_milestones")
-ui.prepared_download(download_col, "these stories", ui.stories_csv(ctx.db.location, ctx.filters), view=ctx.filters,
-                     key="tl_stories_csv", file_name=ui.csv_name(ctx.filters, "stories"),
-                     help_text="One row per tagged story drawn here, in the columns of `tracker export --stories`: "
-                               "first seen, headline, outlets, articles, topics.")
+points, total = ui.read_stories("story_points", ctx.filters, limit=ui.TIMELINE_LIMIT)
+if total:  # an empty view offers nothing to download
+    ui.prepared_download(download_col, "these stories", ui.stories_csv(ctx.db.location, ctx.filters),
+                         view=ctx.filters, key="tl_stories_csv", file_name=ui.csv_name(ctx.filters, "stories"),
+                         help_text="One row per tagged story drawn here, in the columns of `tracker export "
+                                   "--stories`: first seen, headline, outlets, articles, topics.")
 milestones = ui.load_milestones() if show_milestones else None
 window = (ctx.filters.since, ctx.filters.until)
-points, total = ui.read_stories("story_points", ctx.filters, limit=ui.TIMELINE_LIMIT)
 if total > ui.TIMELINE_LIMIT:
     st.caption(f"{total:,} tagged stories: too many to draw one by one, so they are grouped by week. "
                "Narrow the dates or topics to see single stories you can select.")

@@ -146,6 +146,7 @@ def test_timeline_milestones_span_the_chosen_dates_not_just_the_stories() -> Non
     empty = charts.timeline_figure(points(), labels=LABELS, colors=COLORS, milestones=milestones, window=june)
     assert charts.NO_TAGGED_STORIES in [a.text for a in empty.layout.annotations]
     assert "Talks suspended" in [a.text for a in empty.layout.annotations] and len(empty.layout.shapes) == 1
+    assert empty.layout.xaxis.type == "date"  # no trace tells plotly so: its axis read -1 to 6
     counts = pd.DataFrame({"day": days("2024-06-01"), "topic": ["taiwan"], "stories": [1]})
     binned = charts.timeline_binned_figure(counts, bucket="week", labels=LABELS, colors=COLORS,
                                            milestones=milestones, window=june)

@@ -240,8 +240,8 @@ def test_the_index_chart_in_words_and_numbers() -> None:
     spikes = find_spikes(frame, min_baseline_stories=30)
     lines, table = charts.index_in_words(frame, spikes, bucket="day", labels={"taiwan": "Taiwan", "talks": "Talks"})
     # Taiwan's shares: 0.1 for 39 days, then 0.6; their mean 0.1125 is 100, so the last day reads 533.
-    assert lines[1] == "Taiwan: 533 on 2024-02-09 (the latest); the highest, 533, on 2024-02-09; 1 spike"
-    assert lines[0].startswith("Any topic: ") and lines[2].startswith("Talks: 100 on 2024-02-09 (the latest)")
+    assert lines[1] == "Taiwan: 533 on 2024-02-09 (the latest reading); the highest, 533, on 2024-02-09; 1 spike"
+    assert lines[0].startswith("Any topic: ") and lines[2].startswith("Talks: 100 on 2024-02-09 (the latest reading)")
     assert list(table.columns) == ["Any topic", "Taiwan", "Talks"] and table.index.name == "Day"
     assert len(table) == 40 and table.loc["2024-02-09", "Taiwan"] == pytest.approx(533.3, abs=0.1)
 
@@ -250,8 +250,29 @@ def test_the_index_chart_in_words_and_numbers() -> None:
 def test_a_spike_holds_among_steady_outlets_only_on_enough_of_their_stories() -> None:
     from tracker.index import holds_among_steady_outlets
 
-    spike = pd.Series({"index": 400.0, "baseline": 100.0, "share": 0.4})  # baseline share 0.1
+    spike = pd.Series({"index": 400.0, "baseline": 100.0, "share": 0.4, "stories": 8})  # baseline share 0.1
     assert holds_among_steady_outlets(spike, 6, 20)  # 0.3 >= 2 x 0.1
     assert not holds_among_steady_outlets(spike, 6, 40)  # 0.15: the rise came from the newcomers
-    assert not holds_among_steady_outlets(spike, 4, 5)  # too few of the steady outlets' stories
-    assert holds_among_steady_outlets(pd.Series({"index": 400.0, "baseline": 0.0, "share": 0.4}), 5, 500)
+    assert not holds_among_steady_outlets(spike, 4, 5)  # half the spike's stories are the newcomers'
+    assert holds_among_steady_outlets(pd.Series({"index": 400.0, "baseline": 0.0, "share": 0.4, "stories": 5}),
+                                      4, 103)  # New START: one of five from a feed that joined a week before
+
+
+def test_thin_collection_is_judged_against_the_whole_history_not_the_window() -> None:
+    """A quiet week is thin whether the chart shows five years or one month (with the window's own
+    median, a month of quiet weeks judged itself typical, and one story among six read 2,000)."""
+    from tracker.index import typical_collection
+
+    totals = [100] * 60
+    taiwan = [10] * 60
+    for day in range(40, 60):  # the feeds nearly fall silent for the last three weeks
+        totals[day], taiwan[day] = 3, 1
+    counts, frame_totals = _frames(totals, taiwan=taiwan)
+    typical = typical_collection(frame_totals, 7)
+    assert typical == pytest.approx(100.0)
+    whole = daily_index(counts, frame_totals, typical_per_day=typical)
+    late = daily_index(counts, frame_totals, typical_per_day=typical, report_from=dt.date(2024, 2, 15))
+    assert late["index"].isna().all()  # its own median would have called these weeks typical
+    assert daily_index(counts, frame_totals, report_from=dt.date(2024, 2, 15))["index"].notna().any()
+    assert _topic(whole, "taiwan", "index")[46:] == [pytest.approx(float("nan"), nan_ok=True)] * 14
+    assert daily_index(counts, frame_totals, thin=0.0)["index"].notna().all()

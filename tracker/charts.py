@@ -206,7 +206,7 @@ def _empty_timeline(milestones: pd.DataFrame | None, window: tuple[dt.date | Non
     start = pd.Timestamp(since, tz="UTC")
     end = pd.Timestamp(until, tz="UTC") + pd.Timedelta(days=1) if until else pd.Timestamp.now(tz="UTC")
     _draw_milestones(fig, milestones, start, end)
-    fig.update_xaxes(visible=True, range=[start, end], title="Date (UTC)")
+    fig.update_xaxes(visible=True, type="date", range=[start, end], title="Date (UTC)")  # no trace says so
     fig.update_layout(margin={"l": 10, "r": 10, "t": _milestone_margin(milestones, start, end), "b": 10})
     return fig
 
@@ -458,9 +458,10 @@ def index_in_words(readings: pd.DataFrame, spikes: pd.DataFrame, *, bucket: str,
         rows = shown[shown["topic"] == topic].sort_values("day")
         last, high = rows.iloc[-1], rows.loc[rows["index"].idxmax()]
         n = int(spiked.get(topic, 0))
-        lines.append(f"{names[topic]}: {last['index']:.0f} {_when(last['day'], bucket, ending=True)} (the latest); "
-                     f"the highest, {high['index']:.0f}, {_when(high['day'], bucket, ending=True)}"
-                     + (f"; {n} spike{'s' if n > 1 else ''}" if n else ""))
+        latest, highest = _when(last["day"], bucket, ending=True), _when(high["day"], bucket, ending=True)
+        spiked_text = f"; {n} spike{'s' if n > 1 else ''}" if n else ""
+        lines.append(f"{names[topic]}: {last['index']:.0f} {latest} (the latest reading); "
+                     f"the highest, {high['index']:.0f}, {highest}{spiked_text}")
     table = (shown[shown["topic"].isin(order)].pivot_table(index="day", columns="topic", values="index")
              .reindex(columns=order).rename(columns=names).round(1))
     table.index = [_table_date(d, bucket) for d in table.index]

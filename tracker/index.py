@@ -56,8 +56,28 @@ def _base_mask(days: pd.DatetimeIndex, base: tuple[dt.date, dt.date] | None) -> 
     return np.asarray(mask)
 
 
+def _per_day(total: pd.Series, smoothing_days: int) -> pd.Series:
+    """Stories collected a day over each trailing window (the first days of the data have shorter ones)."""
+    return total.rolling(smoothing_days, min_periods=1).sum() / np.minimum(np.arange(1, len(total) + 1),
+                                                                           smoothing_days)
+
+
+def typical_collection(totals: pd.DataFrame, smoothing_days: int) -> float | None:
+    """The median stories a day over trailing windows of ``smoothing_days``, from ``totals`` (day,
+    stories): what THIN_COLLECTION is a fraction of. Pass the store's whole history, so a reading is
+    thin or not whatever window is shown."""
+    if totals.empty:
+        return None
+    days = _utc_days(totals["day"])
+    daily = (totals.assign(day=days).groupby("day")["stories"].sum()
+             .reindex(pd.date_range(days.min(), days.max(), freq="D"), fill_value=0))
+    rate = _per_day(daily, smoothing_days)
+    return float(rate[rate > 0].median()) if (rate > 0).any() else None
+
+
 def daily_index(topic_counts: pd.DataFrame, totals: pd.DataFrame, *, smoothing_days: int = 7,
-                base: tuple[dt.date, dt.date] | None = None, report_from: dt.date | None = None) -> pd.DataFrame:
+                base: tuple[dt.date, dt.date] | None = None, report_from: dt.date | None = None,
+                typical_per_day: float | None = None, thin: float = THIN_COLLECTION) -> pd.DataFrame:
     """The tension index per topic and day.
 
     ``topic_counts``: day (UTC), topic, stories (stories carrying the topic that day). A row with topic
@@ -71,8 +91,9 @@ def daily_index(topic_counts: pd.DataFrame, totals: pd.DataFrame, *, smoothing_d
     of sums, so a thin day weighs less than a busy one). ``index`` is share rebased to a mean of 100
     over ``base`` (inclusive dates; default every reported day), ``base_from`` and ``base_to`` saying
     which days that was. Both are NaN where the window holds no story at all; ``index`` is also NaN
-    for a topic that never appears in the base period, and where the window collected fewer than
-    ``THIN_COLLECTION`` times the stories of the median window.
+    for a topic that never appears in the base period, and where the window collected fewer stories
+    a day than ``thin`` (THIN_COLLECTION; 0: never) times ``typical_per_day`` (by default the median
+    of these data's windows; see typical_collection).
 
     Days before ``report_from`` only fill the trailing windows of the first reported days (pass the
     ``smoothing_days - 1`` days before it, so the first day's share covers a whole window like any
@@ -95,14 +116,14 @@ def daily_index(topic_counts: pd.DataFrame, totals: pd.DataFrame, *, smoothing_d
     window_topic = wide.rolling(smoothing_days, min_periods=1).sum()
     window_total = total.rolling(smoothing_days, min_periods=1).sum()
     share = window_topic.div(window_total.where(window_total > 0), axis=0)
-    # Stories a day over the window (the first days of the data have shorter windows).
-    per_day = window_total / np.minimum(np.arange(1, len(days) + 1), smoothing_days)
+    per_day = _per_day(total, smoothing_days)
     if report_from is not None:
         shown = days.date >= report_from
         if not shown.any():
             return _empty_index()
         days, wide, total, per_day, share = days[shown], wide[shown], total[shown], per_day[shown], share[shown]
-    readable = share.where(per_day >= THIN_COLLECTION * per_day[per_day > 0].median(), axis=0)
+    typical = typical_per_day if typical_per_day is not None else per_day[per_day > 0].median()
+    readable = share.where(per_day >= thin * typical, axis=0) if thin else share
     in_base = _base_mask(days, base)
     base_mean = readable[in_base].mean()
     index = readable.div(base_mean.where(base_mean > 0)) * 100.0
@@ -183,17 +204,17 @@ def find_spikes(index: pd.DataFrame, *, window_days: int = SPIKE_WINDOW_DAYS, z:
             [SPIKE_COLUMNS])
 
 
-def holds_among_steady_outlets(spike: pd.Series, stories: int, total: int, *, ratio: float = 2.0,
-                               min_stories: int = 5) -> bool:
+def holds_among_steady_outlets(spike: pd.Series, stories: int, total: int, *, ratio: float = 2.0) -> bool:
     """Whether a spike still stands when only the outlets that collected throughout its baseline
     are counted: ``stories`` of the topic among ``total`` stories that day from them.
 
     A share rises when the topic's coverage rises, but also when feeds that carry it start (a new
     outlet list, a regional feed coming back): then the baseline was measured without them, and the
-    "spike" is the feed list changing. The spike must rest on at least ``min_stories`` stories of the
-    steady outlets, whose share must be ``ratio`` times the baseline share.
+    "spike" is the feed list changing. Most of the spike's stories must come from the steady outlets,
+    and their share must be ``ratio`` times the baseline share. (Not all: a real burst is often
+    carried by a feed that joined a week before, as when Putin suspended New START.)
     """
-    if stories < min_stories or total <= 0:
+    if 2 * stories <= spike["stories"] or total <= 0:
         return False
     baseline_share = spike["baseline"] * spike["share"] / spike["index"] if spike["index"] > 0 else 0.0
     return bool(stories / total >= ratio * baseline_share)

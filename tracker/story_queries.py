@@ -139,13 +139,18 @@ def _from_earlier(filters: Filters, days: int) -> Filters:
     return replace(filters, since=filters.since - dt.timedelta(days=days)) if filters.since and days else filters
 
 
-def tension_index(location: str, filters: Filters, *, smoothing_days: int = 7) -> pd.DataFrame:
+def tension_index(location: str, filters: Filters, *, smoothing_days: int = 7, thin: bool = True) -> pd.DataFrame:
     """The daily index per topic (see index.daily_index), rebased over the filtered window. The days
     before the window that its first days' trailing shares cover are read too, so the first day of a
-    window reads as it does in a longer one (before its rebasing)."""
+    window reads as it does in a longer one (before its rebasing). Thin collection is judged against
+    the store's whole history in the same outlets and language, so a reading is left out or not
+    whatever window is shown; ``thin=False`` keeps every reading."""
     wider = _from_earlier(filters, smoothing_days - 1)
+    typical = (index.typical_collection(story_totals_by_day(location, replace(filters, since=None, until=None)),
+                                        smoothing_days) if thin else None)
     return index.daily_index(story_counts_by_day(location, wider), story_totals_by_day(location, wider),
-                             smoothing_days=smoothing_days, report_from=filters.since)
+                             smoothing_days=smoothing_days, report_from=filters.since, typical_per_day=typical,
+                             thin=index.THIN_COLLECTION if thin else 0.0)
 
 
 def tension_index_by(location: str, filters: Filters, bucket: str) -> pd.DataFrame:
@@ -162,7 +167,9 @@ def spikes(location: str, filters: Filters) -> pd.DataFrame:
     trailing 30-day baseline (unsmoothed, so a burst is dated to its day)."""
     # A spike depends on its day and the 30 days before it, not on where the window starts: read
     # those days too (the baseline of a spike on the window's first day lies before it).
-    daily = tension_index(location, _from_earlier(filters, index.SPIKE_WINDOW_DAYS), smoothing_days=1)
+    # Every day's share, thin or not: a spike must not depend on the window shown, and its own guards
+    # (50 stories in its baseline, the outlets collected all through it) judge the collection.
+    daily = tension_index(location, _from_earlier(filters, index.SPIKE_WINDOW_DAYS), smoothing_days=1, thin=False)
     found = index.find_spikes(daily[daily["topic"] != index.TOTAL])
     if filters.since:
         found = found[found["day"] >= pd.Timestamp(filters.since, tz="UTC")]

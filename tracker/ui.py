@@ -646,7 +646,8 @@ def spike_list(spikes: pd.DataFrame, labels: dict[str, str], filters: Filters, *
     search) a click away."""
     if spikes.empty:
         st.caption("No spikes in this window: on no day did a topic carry at least 5 stories and rise far "
-                   "above its share of the previous 30 days (which must hold at least 50 collected stories).")
+                   "above its share of the previous 30 days (which must hold at least 50 collected stories), "
+                   "with most of those stories from outlets collected all through those days.")
         return
     st.markdown(f"**Spikes** ({len(spikes)} in this window; newest first)")
     for row in spikes.head(limit).to_dict("records"):
