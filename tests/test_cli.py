@@ -190,3 +190,11 @@ def test_a_feed_cut_short_is_stored_as_far_as_it_goes_and_said_to_be_partly_read
 def test_export_takes_stories_or_the_index_not_both(demo_db: str) -> None:
     result = CliRunner().invoke(cli.main, ["export", "--db", demo_db, "--stories", "--index"])
     assert result.exit_code == 2 and "choose one" in result.output
+
+
+def test_a_feed_polled_by_its_address_is_named_by_its_title(db_path: str) -> None:
+    run("poll", "--db", db_path, "--feed", str(POLL_DATA / "basic.rss"))
+    assert queries.feed_health(db_path)["name"].tolist() == ["Test Harbour Wire"]  # not the file's path
+    assert set(queries.articles_frame(db_path)["source_name"]) == {"Test Harbour Wire"}
+    run("poll", "--db", db_path, "--force", "--feed", str(POLL_DATA / "basic.rss"))  # and keeps it
+    assert queries.feed_health(db_path)["name"].tolist() == ["Test Harbour Wire"]

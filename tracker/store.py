@@ -26,6 +26,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     Text,
+    and_,
     case,
     cast,
     create_engine,
@@ -254,9 +255,12 @@ class Store:
             moved = feeds.c.url != stmt.excluded.url
             afresh = {c: case((moved, reset), else_=feeds.c[c]) for c, reset in (
                 ("etag", null()), ("last_modified", null()), ("next_poll", null()), ("consecutive_failures", 0))}
+            # A feed named by its address keeps the title its document gave (see store_ingest's feed_ok).
+            titled = and_(stmt.excluded.name == stmt.excluded.url, feeds.c.title.is_not(None))
             stmt = stmt.on_conflict_do_update(
                 index_elements=["id"],
-                set_={**afresh, **{c: stmt.excluded[c] for c in ("url", "name", "language", "tags")}},
+                set_={**afresh, "name": case((titled, feeds.c.title), else_=stmt.excluded.name),
+                      **{c: stmt.excluded[c] for c in ("url", "language", "tags")}},
             )
             conn.execute(stmt, rows)
             _bump(conn)

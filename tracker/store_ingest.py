@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Date, Dialect, bindparam, func, null, select, union_all, update
+from sqlalchemy import Connection, Date, Dialect, Text, and_, bindparam, case, func, null, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import StatementError
 
@@ -50,8 +50,13 @@ class _Statements:
         self.sightings = insert(sightings).on_conflict_do_nothing()
         self.articles_returning = self.articles.returning(articles.c.id, articles.c.num)
         self.sightings_returning = self.sightings.returning(sightings.c.article_num)
+        # A feed named by its address (`tracker poll --feed URL_OR_PATH`) takes the title its document
+        # gives, so charts and CSV files name the outlet rather than a path.
+        title = bindparam("title", type_=Text)  # typed: PostgreSQL cannot guess it inside CASE
+        named_by_address = and_(feeds.c.name == feeds.c.url, title.is_not(None))
         self.feed_ok = update(feeds).where(feeds.c.id == bindparam("feed")).values(
-            title=bindparam("title"), last_attempt=bindparam("now"), last_success=bindparam("now"),
+            name=case((named_by_address, title), else_=feeds.c.name),
+            title=title, last_attempt=bindparam("now"), last_success=bindparam("now"),
             last_error=bindparam("warning"), http_status=bindparam("status"), consecutive_failures=0,
             next_poll=bindparam("next_poll"), etag=bindparam("etag"), last_modified=bindparam("last_modified"),
             lease_owner=None, lease_until=None)
