@@ -18,9 +18,10 @@ __all__ = ["INDEX_COLUMNS", "SPIKE_COLUMNS", "TOTAL", "daily_index", "describe_s
 
 TOTAL = "total"
 INDEX_COLUMNS = ["day", "topic", "stories", "total", "share", "index", "base_from", "base_to"]
-# A reading whose trailing window collected fewer stories than this fraction of the median window's is
-# left out (index NaN): when a tracker's feeds fall silent for a while, one story among a few dozen
-# would read as many times the usual share (and raise the base period's mean with it).
+# A reading whose trailing window collected fewer stories a day than this fraction of the typical
+# window's (see typical_collection) is left out (index NaN): when a tracker's feeds fall silent for a
+# while, one story among a few dozen would read as many times the usual share (and raise the base
+# period's mean with it).
 THIN_COLLECTION = 0.25
 SPIKE_COLUMNS = ["day", "topic", "index", "baseline", "ratio", "z", "stories", "window_days", "share"]
 
@@ -85,8 +86,8 @@ def daily_index(topic_counts: pd.DataFrame, totals: pd.DataFrame, *, smoothing_d
     the day's total (an overcount when stories carry several topics). ``totals``: day, stories (all
     stories collected that day, tagged or not).
 
-    Returns day, topic, stories, total, share, index, base_from, base_to: one row per topic (and ``TOTAL``) per day from
-    the first to the last day of the data, days without stories filled with 0. ``share`` is the
+    Returns day, topic, stories, total, share, index, base_from, base_to: one row per topic (and
+    ``TOTAL``) per day from the first to the last day of the data, days without stories filled with 0. ``share`` is the
     trailing ``smoothing_days`` share: topic stories over all stories summed over the window (a ratio
     of sums, so a thin day weighs less than a busy one). ``index`` is share rebased to a mean of 100
     over ``base`` (inclusive dates; default every reported day), ``base_from`` and ``base_to`` saying

@@ -273,7 +273,6 @@ def sidebar(ctx: Context) -> urlstate.ViewState:
     languages = cached("queries", "language_options", ctx.db.location, ctx.version)
     _load_url(ctx, list(outlet_names), languages)
     _restore_widgets()
-    presets = PRESET_NAMES
     with st.sidebar:
         st.header("Filters")
         if st.session_state.get("_tt_url") in (None, st.session_state.get("_tt_notes_for")):
@@ -282,7 +281,7 @@ def sidebar(ctx: Context) -> urlstate.ViewState:
         topic_ids = st.multiselect("Topics", list(ctx.labels), key="f_topics",
                                    format_func=lambda t: ctx.labels.get(t, t),
                                    placeholder="All articles", help="Articles carrying any of these topics.")
-        preset = st.selectbox("Dates", list(presets), key="f_range", format_func=presets.__getitem__)
+        preset = st.selectbox("Dates", list(PRESET_NAMES), key="f_range", format_func=PRESET_NAMES.__getitem__)
         since, until = urlstate.preset_dates(preset, _today()) if preset != urlstate.CUSTOM else (None, None)
         if preset == urlstate.CUSTOM:
             st.session_state.setdefault("f_dates", (_today() - dt.timedelta(days=89), _today()))
