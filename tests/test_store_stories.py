@@ -151,8 +151,9 @@ def test_a_spike_must_stand_among_outlets_collected_through_its_baseline(db_url:
     steady, newcomer = (FeedSource(i, f"https://{i}.example/rss", name=i.title()) for i in ("steady", "newcomer"))
     store.sync_feeds([steady, newcomer], dt.datetime(2024, 3, 1, tzinfo=dt.UTC))
     start = dt.datetime(2024, 3, 1, 6, tzinfo=dt.UTC)
-    for day in range(40):  # ten untagged stories a day from one outlet
+    for day in range(40):  # ten untagged stories a day from one outlet, and one on Taiwan
         _publish(store, steady, start + dt.timedelta(days=day), 10, 1000 * day)
+        _publish(store, steady, start + dt.timedelta(days=day, hours=3), 1, 1000 * day + 500, "taiwan")
     _publish(store, newcomer, start + dt.timedelta(days=34), 2, 90_000)  # a new feed's first items
     _publish(store, newcomer, start + dt.timedelta(days=35), 6, 91_000, "taiwan")
     store_stories.cluster_pending(store)

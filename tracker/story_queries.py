@@ -175,16 +175,18 @@ def spikes(location: str, filters: Filters) -> pd.DataFrame:
         found = found[found["day"] >= pd.Timestamp(filters.since, tz="UTC")]
     if not found.empty:
         with Store(location).transaction(write=False) as conn:
-            steady = [index.holds_among_steady_outlets(row, *_steady_counts(conn, filters, row["topic"], row["day"]))
+            steady = [index.holds_among_steady_outlets(row, *_steady_counts(conn, filters, row))
                       for _, row in found.iterrows()]
         found = found[steady]
     return found.sort_values("day", ascending=False, ignore_index=True)
 
 
-def _steady_counts(conn: Any, filters: Filters, topic: str, day: pd.Timestamp) -> tuple[int, int]:
-    """The stories on ``topic`` and all stories first seen on ``day`` that have an article from an
-    outlet collected in both halves of the spike's baseline (the 30 days before it)."""
-    start = pd.Timestamp(day).tz_convert("UTC").floor("D").to_pydatetime()
+def _steady_counts(conn: Any, filters: Filters, spike: pd.Series) -> tuple[int, int]:
+    """The stories on the spike's topic, and all stories, first seen on its day that have an article
+    from an outlet collected in both halves of its baseline (the 30 days before it). The second count
+    is only made when index.holds_among_steady_outlets needs it: not when the first already fails
+    the majority, nor over a baseline of 0 (then any total of at least the first will do)."""
+    topic, start = spike["topic"], pd.Timestamp(spike["day"]).tz_convert("UTC").floor("D").to_pydatetime()
     half = dt.timedelta(days=index.SPIKE_WINDOW_DAYS // 2)
 
     def outlets(since: dt.datetime, until: dt.datetime) -> Select[Any]:  # from the per-feed daily rollup
@@ -204,7 +206,10 @@ def _steady_counts(conn: Any, filters: Filters, topic: str, day: pd.Timestamp) -
                 .select_from(members.join(story_topics, story_topics.c.story_id == stories_table.c.id))
                 .where(*that_day, *matching, story_topics.c.topic == topic,  # the day again, for its index
                        story_topics.c.first_seen >= start, story_topics.c.first_seen < start + dt.timedelta(days=1)))
-    return int(conn.execute(on_topic).scalar() or 0), int(conn.execute(total).scalar() or 0)
+    stories = int(conn.execute(on_topic).scalar() or 0)
+    if 2 * stories <= spike["stories"] or not spike["baseline"] > 0:  # 0, or NaN where no baseline
+        return stories, max(stories, 1)
+    return stories, int(conn.execute(total).scalar() or 0)
 
 
 def stories_on(location: str, topic: str, day: pd.Timestamp, filters: Filters = Filters(), *,
