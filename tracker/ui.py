@@ -464,17 +464,14 @@ def headline_metrics(summary: dict[str, Any], previous: dict[str, Any] | None, l
     against the previous window of the same length."""
     if selected:
         labels = {t: labels[t] for t in selected if t in labels}
-    window = context().filters
-    span = (window.until - window.since).days + 1 if window.since and window.until else 0
-    days = f"{span} days" if span > 1 else "day" if span == 1 else "window"
-
     def delta(key: str, topic: str | None = None) -> str | None:
-        """The change as words a screen reader can say: "+12 on the previous 30 days"."""
+        """The change with its sign in the text ("+12"), which a screen reader says; the arrow it
+        would otherwise read from is only drawn."""
         if previous is None:
             return None
         before = previous["topics"].get(topic, 0) if topic else previous[key]
         now = summary["topics"].get(topic, 0) if topic else summary[key]
-        return f"{int(now - before):+,} on the previous {days}"
+        return f"{int(now - before):+,}"
 
     figures = [("Articles", summary["articles"], delta("articles")),
                ("Outlets", summary["outlets"], delta("outlets"))]
@@ -484,6 +481,12 @@ def headline_metrics(summary: dict[str, Any], previous: dict[str, Any] | None, l
         for column, (label, value, change) in zip(st.columns(per_row), figures[start:start + per_row], strict=False):
             # More coverage is neither good nor bad news: no green or red arrows.
             column.metric(label, f"{value:,}", change, delta_color="off")
+    window = context().filters
+    if previous is not None and window.since and window.until:  # once, not as ten help buttons
+        span = (window.until - window.since).days + 1
+        before = window.since - dt.timedelta(days=span)
+        st.caption(f"Changes are against the previous {span} day{'s' if span != 1 else ''} "
+                   f"({before} to {window.since - dt.timedelta(days=1)}).")
 
 
 
