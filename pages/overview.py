@@ -30,7 +30,8 @@ st.plotly_chart(charts.topic_frequency_figure(counts, mode=mode, bucket=bucket, 
                                               colors=ctx.colors, rules_changed=ctx.rules_changed, window=window),
                 key="ov_frequency", config=ui.OVERVIEW_CHART_CONFIG)
 st.caption(ui.FREQUENCY_NOTE)
-ui.chart_in_words(*charts.frequency_in_words(counts, mode=mode, bucket=bucket, unit=unit, labels=ctx.labels))
+ui.chart_in_words("topic frequency",
+                  *charts.frequency_in_words(counts, mode=mode, bucket=bucket, unit=unit, labels=ctx.labels))
 
 st.header("Tension index", anchor=False)
 readings, thin = index.split_thin(ui.read_stories("tension_index_by", ctx.filters, bucket))
@@ -38,7 +39,7 @@ spikes = ui.read_stories("spikes", ctx.filters)
 st.plotly_chart(charts.index_figure(readings, spikes, labels=ctx.labels, colors=ctx.colors, bucket=bucket,
                                     window=window), key="ov_index", config=ui.OVERVIEW_CHART_CONFIG)
 ui.thin_index_note(thin, ctx.labels)
-ui.chart_in_words(*charts.index_in_words(readings, spikes, bucket=bucket, labels=ctx.labels))
+ui.chart_in_words("tension index", *charts.index_in_words(readings, spikes, bucket=bucket, labels=ctx.labels))
 daily_index = ui.read_stories("tension_index", ctx.filters)
 if daily_index["index"].notna().any():  # a search without matches has no index to give
     index_csv = export.to_csv_bytes(export.index_export_frame(daily_index), spreadsheet=True)

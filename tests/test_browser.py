@@ -225,7 +225,8 @@ SELECTED_TABLE = '[data-testid="stDataFrame"]:not([data-testid="stExpander"] *)'
 def test_a_story_picked_from_the_list_lists_its_articles(demo_app: b.AppServer, page: Page) -> None:
     """Without a mouse on the chart (a keyboard, or a phone whose first tap on a marker selects
     nothing), the same stories can be picked as rows of a list."""
-    b.open_page(page, demo_app.url + "/timeline?topics=talks&from=2023-01-01&to=2023-12-31", "Timeline", charts=True)
+    b.open_page(page, demo_app.url + "/timeline?topics=talks,exercises&from=2023-01-01&to=2023-12-31", "Timeline",
+                charts=True)
     main = page.get_by_test_id("stMain")
     listed = main.get_by_test_id("stExpander").filter(has_text="as a list")
     listed.get_by_text("as a list").click()
@@ -235,6 +236,12 @@ def test_a_story_picked_from_the_list_lists_its_articles(demo_app: b.AppServer, 
     main.locator(SELECTED_TABLE).first.wait_for(timeout=10_000)
     assert main.locator(SELECTED_TABLE).count() == 1
     assert_no_errors(page, "Timeline")
+    # A new list (another topic) starts unselected: a row number kept from the old one pointed past
+    # its end (an IndexError) or at another story.
+    with b.rerun(page):
+        b.multiselect(page, "Topics").get_by_role("button", name="Remove Exercises & deployments").click()
+    assert_no_errors(page, "Timeline after a filter change")
+    assert main.locator(SELECTED_TABLE).count() == 0
 
 
 # --- hostile feed text -------------------------------------------------------------------------

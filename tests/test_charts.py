@@ -202,10 +202,10 @@ def test_the_frequency_chart_in_words_and_numbers() -> None:
                      "US–China talks: 1 story in all; the most in the week of 2024-05-20, 1 story "
                      "(10 % of all collected)"]
     assert table.index.tolist() == ["2024-05-20", "2024-05-27"] and table.index.name == "Week of"
-    assert table["Taiwan"].tolist() == [1, 3] and table["US–China talks"].tolist() == [1, 0]
+    assert table["Taiwan (stories)"].tolist() == [1, 3] and table["US–China talks (stories)"].tolist() == [1, 0]
     lines, table = charts.frequency_in_words(counts, mode="share", bucket="week", unit="stories", labels=LABELS)
     assert lines[0].startswith("Taiwan: 4 stories in all; the largest share in the week of 2024-05-27")
-    assert table["Taiwan"].tolist() == [10.0, 37.5]
+    assert table["Taiwan (% of all collected)"].tolist() == [10.0, 37.5]  # the unit in the name
     lines, table = charts.frequency_in_words(counts.iloc[0:0], mode="count", bucket="week", unit="stories",
                                              labels=LABELS)
     assert lines == [] and table.empty

@@ -240,7 +240,8 @@ def test_the_index_chart_in_words_and_numbers() -> None:
     spikes = find_spikes(frame, min_baseline_stories=30)
     lines, table = charts.index_in_words(frame, spikes, bucket="day", labels={"taiwan": "Taiwan", "talks": "Talks"})
     # Taiwan's shares: 0.1 for 39 days, then 0.6; their mean 0.1125 is 100, so the last day reads 533.
-    assert lines[1] == "Taiwan: 533 on 2024-02-09 (the latest reading); the highest, 533, on 2024-02-09; 1 spike"
+    assert lines[1] == ("Taiwan: 533 on 2024-02-09 (the latest reading); the highest, 533, on 2024-02-09; "
+                        "1 spike, on 2024-02-09")
     assert lines[0].startswith("Any topic: ") and lines[2].startswith("Talks: 100 on 2024-02-09 (the latest reading)")
     assert list(table.columns) == ["Any topic", "Taiwan", "Talks"] and table.index.name == "Day"
     assert len(table) == 40 and table.loc["2024-02-09", "Taiwan"] == pytest.approx(533.3, abs=0.1)

@@ -24,6 +24,7 @@ FALLBACK_COLOR = "#7f7f7f"
 # Chart text: Streamlit's theme draws ticks, axis titles and row names in #808495, 3.7:1 on white
 # (under the 4.5:1 small text needs); this is its body text colour, 12.6:1.
 INK_FONT = {"color": "#31333F"}
+HOVER_LABEL = {"bgcolor": "white", "font": INK_FONT}  # hover text too (the theme's is 3.7:1)
 _FREQ = {"day": "D", "week": "W-MON", "month": "MS"}
 _BUCKET_DAYS = {"day": 1.0, "week": 7.0, "month": 30.44}  # a month's average length, for bar widths
 
@@ -371,6 +372,7 @@ def _rows_layout(names: list[str], *, y_title: str, x_title: str, top: float, su
     gap = min(0.3, 34 / plot)  # room for a row's name between it and the row above
     row_height = (1 - gap * (rows - 1)) / rows
     layout: dict[str, Any] = {"height": height, "hovermode": "closest", "showlegend": False, "font": INK_FONT,
+                              "hoverlabel": HOVER_LABEL,
                               "title": {"text": y_title, "x": 0, "xanchor": "left", "font": {**INK_FONT, "size": 13}},
                               "margin": {"l": 10, "r": 10, "t": 50, "b": 10}, "annotations": [], "shapes": []}
     for row, name in enumerate(names, 1):
@@ -390,7 +392,8 @@ def _rows_layout(names: list[str], *, y_title: str, x_title: str, top: float, su
 
 def _ink_axes(x_title: str, y_title: str) -> dict[str, Any]:
     """A one-axis figure's text in INK: titles, ticks and the rest."""
-    return {"font": INK_FONT, "xaxis": {"title": {"text": x_title, "font": INK_FONT}, "tickfont": INK_FONT},
+    return {"font": INK_FONT, "hoverlabel": HOVER_LABEL,
+            "xaxis": {"title": {"text": x_title, "font": INK_FONT}, "tickfont": INK_FONT},
             "yaxis": {"title": {"text": y_title, "font": INK_FONT}, "tickfont": INK_FONT}}
 
 
@@ -426,9 +429,10 @@ def frequency_in_words(counts: pd.DataFrame, *, mode: str, bucket: str, unit: st
         lines.append(f"{labels[topic]}: {_count(int(rows['articles'].sum()), unit)} in all; "
                      f"{'the largest share' if value == 'share' else 'the most'} {_when(peak['period'], bucket)}, "
                      f"{_count(int(peak['articles']), unit)} ({peak['share']:.0f} % of all collected)")
+    unit_name = " (% of all collected)" if value == "share" else f" ({unit})"
     table = (counts[counts["topic"].isin(shown)]
              .pivot_table(index="period", columns="topic", values=value, aggfunc="sum")
-             .reindex(columns=shown).rename(columns=dict(labels)))
+             .reindex(columns=shown).rename(columns={t: f"{labels[t]}{unit_name}" for t in shown}))
     table = table.round(1) if value == "share" else table.astype("Int64")
     table.index = [_table_date(p, bucket) for p in table.index]
     table.index.name = {"day": "Day", "week": "Week of", "month": "Month"}[bucket]
@@ -452,14 +456,16 @@ def index_in_words(readings: pd.DataFrame, spikes: pd.DataFrame, *, bucket: str,
         return [], pd.DataFrame()
     order = [t for t in ["total", *labels] if t in set(shown["topic"])]
     names = {t: total_label if t == "total" else labels.get(t, t) for t in order}
-    spiked = spikes["topic"].value_counts() if not spikes.empty else pd.Series(dtype=int)
+    spike_days = {t: sorted(g["day"]) for t, g in spikes.groupby("topic")} if not spikes.empty else {}
     lines = []
     for topic in order:
         rows = shown[shown["topic"] == topic].sort_values("day")
         last, high = rows.iloc[-1], rows.loc[rows["index"].idxmax()]
-        n = int(spiked.get(topic, 0))
+        days = spike_days.get(topic, [])
         latest, highest = _when(last["day"], bucket, ending=True), _when(high["day"], bucket, ending=True)
-        spiked_text = f"; {n} spike{'s' if n > 1 else ''}" if n else ""
+        spiked_text = (f"; {len(days)} spike{'s' if len(days) > 1 else ''}, on "
+                       + ", ".join(f"{d:%Y-%m-%d}" for d in days[-3:]) + (" and earlier" if len(days) > 3 else "")
+                       if days else "")
         lines.append(f"{names[topic]}: {last['index']:.0f} {latest} (the latest reading); "
                      f"the highest, {high['index']:.0f}, {highest}{spiked_text}")
     table = (shown[shown["topic"].isin(order)].pivot_table(index="day", columns="topic", values="index")

@@ -7,6 +7,7 @@ The only module in tracker/ that imports streamlit.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import re
 import threading
@@ -476,17 +477,17 @@ def headline_metrics(summary: dict[str, Any], previous: dict[str, Any] | None, l
     figures = [("Articles", summary["articles"], delta("articles")),
                ("Outlets", summary["outlets"], delta("outlets"))]
     figures += [(label, summary["topics"].get(topic, 0), delta("topics", topic)) for topic, label in labels.items()]
-    per_row = 5
-    for start in range(0, len(figures), per_row):
-        for column, (label, value, change) in zip(st.columns(per_row), figures[start:start + per_row], strict=False):
-            # More coverage is neither good nor bad news: no green or red arrows.
-            column.metric(label, f"{value:,}", change, delta_color="off")
     window = context().filters
-    if previous is not None and window.since and window.until:  # once, not as ten help buttons
+    if previous is not None and window.since and window.until:  # once, before the tiles, not ten help buttons
         span = (window.until - window.since).days + 1
         before = window.since - dt.timedelta(days=span)
         st.caption(f"Changes are against the previous {span} day{'s' if span != 1 else ''} "
                    f"({before} to {window.since - dt.timedelta(days=1)}).")
+    per_row = 5
+    for start in range(0, len(figures), per_row):
+        for column, (label, value, change) in zip(st.columns(per_row), figures[start:start + per_row], strict=False):
+            # More coverage is neither good nor bad news: no green or red, and no arrow (it drew "+0" rising).
+            column.metric(label, f"{value:,}", change, delta_color="off", delta_arrow="off")
 
 
 
@@ -547,12 +548,16 @@ def story_list(points: pd.DataFrame, labels: dict[str, str]) -> tuple[str, ...]:
     markers take a mouse, and a phone's first tap on one selects nothing); the selected story ids."""
     stories = (points.assign(topic=points["topic"].map(lambda t: labels.get(t, t)))
                .groupby("id", sort=False)
-               .agg(published=("published", "first"), title=("title", "first"), topics=("topic", ", ".join),
+               .agg(title=("title", "first"), published=("published", "first"), topics=("topic", ", ".join),
                     outlets=("outlets", "first"), outlet_names=("outlet_names", "first"))
                .reset_index())
+    # Streamlit keeps a table's selection by row number under its key: keyed by the stories listed,
+    # a new list starts unselected rather than selecting whatever story now sits in that row.
+    key = "tl_list_" + hashlib.sha1("\n".join(stories["id"]).encode()).hexdigest()[:12]
     with st.expander(f"The same {len(stories):,} {'story' if len(stories) == 1 else 'stories'} as a list: "
-                     "select rows to list their articles"):
-        event = st.dataframe(stories.drop(columns="id"), hide_index=True, key="tl_list", on_select="rerun",
+                     "select rows to list their articles (tap the box at a row's left; from the keyboard, "
+                     "Shift+Space on a row)"):
+        event = st.dataframe(stories.drop(columns="id"), hide_index=True, key=key, on_select="rerun",
                              selection_mode="multi-row", height=table_height(len(stories)), column_config={
                                  "published": st.column_config.DatetimeColumn("First seen (UTC)",
                                                                               format="YYYY-MM-DD HH:mm"),
@@ -560,8 +565,8 @@ def story_list(points: pd.DataFrame, labels: dict[str, str]) -> tuple[str, ...]:
                                  "topics": st.column_config.TextColumn("Topics"),
                                  "outlets": st.column_config.NumberColumn("Outlets", width="small"),
                                  "outlet_names": st.column_config.TextColumn("Carried by")})
-    rows = event.selection.rows if hasattr(event, "selection") else []
-    return tuple(stories["id"].iloc[list(rows)])
+    rows = [r for r in (event.selection.rows if hasattr(event, "selection") else []) if r < len(stories)]
+    return tuple(stories["id"].iloc[rows])
 
 
 def selected_ids(event: Any) -> tuple[str, ...]:
@@ -627,12 +632,12 @@ OVERVIEW_CHART_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": [
 TIMELINE_CHART_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["zoomIn2d", "zoomOut2d", "autoScale2d"]}
 
 
-def chart_in_words(lines: list[str], table: pd.DataFrame) -> None:
+def chart_in_words(chart: str, lines: list[str], table: pd.DataFrame) -> None:
     """The chart above as a sentence per row and its numbers as a table, for readers who cannot see
     it (a screen reader gets nothing from a plotly figure but its tick labels)."""
     if not lines:
         return
-    with st.expander("This chart in words and numbers"):
+    with st.expander(f"The {chart} chart in words and numbers"):
         st.markdown("\n".join(f"- {md_escape(line)}" for line in lines))
         st.dataframe(table)
 
