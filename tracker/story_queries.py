@@ -183,9 +183,7 @@ def spikes(location: str, filters: Filters) -> pd.DataFrame:
 
 def _steady_counts(conn: Any, filters: Filters, spike: pd.Series) -> tuple[int, int]:
     """The stories on the spike's topic, and all stories, first seen on its day that have an article
-    from an outlet collected in both halves of its baseline (the 30 days before it). The second count
-    is only made when index.holds_among_steady_outlets needs it: not when the first already fails
-    the majority, nor over a baseline of 0 (then any total of at least the first will do)."""
+    from an outlet collected in both halves of its baseline (the 30 days before it)."""
     topic, start = spike["topic"], pd.Timestamp(spike["day"]).tz_convert("UTC").floor("D").to_pydatetime()
     half = dt.timedelta(days=index.SPIKE_WINDOW_DAYS // 2)
 
@@ -206,10 +204,7 @@ def _steady_counts(conn: Any, filters: Filters, spike: pd.Series) -> tuple[int, 
                 .select_from(members.join(story_topics, story_topics.c.story_id == stories_table.c.id))
                 .where(*that_day, *matching, story_topics.c.topic == topic,  # the day again, for its index
                        story_topics.c.first_seen >= start, story_topics.c.first_seen < start + dt.timedelta(days=1)))
-    stories = int(conn.execute(on_topic).scalar() or 0)
-    if 2 * stories <= spike["stories"] or not spike["baseline"] > 0:  # 0, or NaN where no baseline
-        return stories, max(stories, 1)
-    return stories, int(conn.execute(total).scalar() or 0)
+    return int(conn.execute(on_topic).scalar() or 0), int(conn.execute(total).scalar() or 0)
 
 
 def stories_on(location: str, topic: str, day: pd.Timestamp, filters: Filters = Filters(), *,
